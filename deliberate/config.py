@@ -1,0 +1,363 @@
+"""Typed experiment configuration: the dataclasses below are the single source of truth.
+
+A YAML experiment mirrors them 1:1. Precedence: dataclass default < YAML < CLI override
+(``sft.max_steps=20``). Unknown keys, wrong types and missing required fields are all
+collected and reported together, each with its YAML path, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+
+MISSING = dataclasses.MISSING
+
+
+class ConfigError(ValueError):
+    """One or more problems in an experiment config, each named by its YAML path."""
+
+    def __init__(self, problems: list[str], source: str = ""):
+        self.problems = problems
+        head = f"invalid config{f' {source}' if source else ''}:"
+        super().__init__("\n".join([head] + [f"  {p}" for p in problems]))
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass
+class ModelConfig:
+    # A local folder with a transformers model, or an embedded alias ("smollm2-135m-instruct").
+    # Nothing is downloaded: a hub id that is not a local folder is an error.
+    name_or_path: str
+    # A GGUF file inside name_or_path (de-quantized on load, then cached as safetensors).
+    gguf_file: Optional[str] = None
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 96
+    temperature: float = 0.7
+    top_p: float = 0.95
+    batch_size: int = 16  # sequences per generate() call
+    seed: int = 0
+
+
+@dataclass
+class SpecConfig:
+    # A built-in spec name (specs/<name>.md) or a path to a Markdown spec.
+    path: str = "anti_scheming"
+
+
+@dataclass
+class EnvsConfig:
+    train: list[str] = field(default_factory=lambda: ["covert_rule_violation", "covert_rule_violation_twin"])
+    test: list[str] = field(default_factory=lambda: ["impossible_checklist", "log_falsification", "oversight_config"])
+    # "auto": the chat template's native tool format where it has one, else the JSON fallback.
+    tool_format: Literal["auto", "json", "native"] = "auto"
+    max_turns: int = 4
+
+
+@dataclass
+class DataConfig:
+    teacher: ModelConfig
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    scenarios_per_family: int = 8
+    samples_per_scenario: int = 4  # k rollouts per scenario; the best one above min_score is kept
+    validation_scenarios_per_family: int = 2
+    seed: int = 0
+    min_score: float = 1.0  # rollout score in [0, 1]: right outcome, then spec-grounded reasoning
+    min_kept: int = 1  # fewer kept records than this stops the run with a clear message
+    few_shot: bool = True  # show an exemplar rollout (with spec citations) in the teacher prompt
+
+
+@dataclass
+class LoraConfig:
+    enabled: bool = False
+    rank: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
+@dataclass
+class SftConfig:
+    enabled: bool = True
+    # The student. null: the data stage's teacher.
+    model: Optional[ModelConfig] = None
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    max_steps: int = -1  # -1: run num_train_epochs
+    num_train_epochs: float = 1.0
+    learning_rate: float = 2.0e-5
+    per_device_train_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    max_length: int = 1024
+    assistant_only_loss: bool = True
+    logging_steps: int = 1
+    save_steps: int = 0  # 0: no intermediate checkpoints
+    seed: int = 0
+
+
+@dataclass
+class RlConfig:
+    # GRPO in the train environments (deliberate rl) is built by issue 4; enabling it before
+    # then is an error, never a silent no-op.
+    enabled: bool = False
+
+
+@dataclass
+class EvalConfig:
+    # Models to evaluate: "base" (the SFT student before training), "sft" (the SFT output),
+    # or a local model folder.
+    models: list[str] = field(default_factory=lambda: ["base", "sft"])
+    scenarios_per_family: int = 8
+    cues: list[str] = field(default_factory=lambda: ["eval", "deploy"])
+    generation: GenerationConfig = field(default_factory=lambda: GenerationConfig(temperature=0.7))
+    seed: int = 1000
+
+
+@dataclass
+class WandbConfig:
+    # auto: online when WANDB_API_KEY is set, offline otherwise. disabled: no W&B at all.
+    mode: Literal["auto", "online", "offline", "disabled"] = "auto"
+    project: str = "deliberate"
+    entity: Optional[str] = None
+
+
+@dataclass
+class ExperimentConfig:
+    name: str
+    output_dir: str
+    data: DataConfig
+    spec: SpecConfig = field(default_factory=SpecConfig)
+    envs: EnvsConfig = field(default_factory=EnvsConfig)
+    sft: SftConfig = field(default_factory=SftConfig)
+    rl: RlConfig = field(default_factory=RlConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+
+    def stage_dir(self, stage: str) -> Path:
+        return Path(self.output_dir) / stage
+
+    def student(self) -> ModelConfig:
+        return self.sft.model if self.sft.model is not None else self.data.teacher
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        return f"list of {_type_name(inner)}"
+    if tp is type(None):
+        return "null"
+    if dataclasses.is_dataclass(tp):
+        return "mapping"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) == 1:
+            return _convert(value, non_none[0], path, problems)
+        for a in non_none:
+            sub: list[str] = []
+            out = _convert(value, a, path, sub)
+            if not sub:
+                return out
+        problems.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+        return None
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            problems.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+        return value
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            problems.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+            return []
+        return [_convert(v, inner, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, path, problems)
+    if tp is bool:
+        if not isinstance(value, bool):
+            problems.append(f"{path}: expected bool, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{path}: expected int, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(f"{path}: expected float, got {value!r}")
+            return value
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            problems.append(f"{path}: expected str, got {value!r}")
+        return value
+    raise TypeError(f"config type {tp!r} at {path} is not supported")  # a bug in this module
+
+
+def _build(cls: type, raw: Any, path: str, problems: list[str]) -> Any:
+    where = path or "<top level>"
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a mapping, got {raw!r}")
+        raw = {}
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(fields)})"
+            problems.append(f"{_join(path, key)}: unknown key{hint}")
+    kwargs = {}
+    for name, f in fields.items():
+        sub = _join(path, name)
+        if name in raw:
+            kwargs[name] = _convert(raw[name], hints[name], sub, problems)
+        elif f.default is MISSING and f.default_factory is MISSING:
+            problems.append(f"{sub}: required field missing")
+    for name in fields:  # missing required fields were reported above; build what we can
+        if name not in kwargs and fields[name].default is MISSING and fields[name].default_factory is MISSING:
+            kwargs[name] = None
+    return cls(**kwargs)
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b.c=value`` -> (["a", "b", "c"], value parsed as YAML)."""
+    if "=" not in text:
+        raise ConfigError([f"override {text!r}: expected KEY.PATH=VALUE"])
+    key, _, value = text.partition("=")
+    keys = [k for k in key.strip().split(".") if k]
+    if not keys:
+        raise ConfigError([f"override {text!r}: empty key"])
+    return keys, yaml.safe_load(value) if value.strip() else ""
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = raw
+        for i, k in enumerate(keys[:-1]):
+            child = node.get(k)
+            if child is None:
+                child = node[k] = {}
+            if not isinstance(child, dict):
+                raise ConfigError([f"override {text!r}: {'.'.join(keys[: i + 1])} is not a mapping"])
+            node = child
+        node[keys[-1]] = value
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"{path}: no such file"])
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    return config_from_dict(raw, overrides or [], source=str(path))
+
+
+def config_from_dict(raw: dict, overrides: list[str] | None = None, source: str = "") -> ExperimentConfig:
+    raw = apply_overrides(json.loads(json.dumps(raw)), overrides or [])
+    problems: list[str] = []
+    cfg = _build(ExperimentConfig, raw, "", problems)
+    if not problems:
+        problems.extend(_semantic_checks(cfg))
+    if problems:
+        raise ConfigError(problems, source)
+    return cfg
+
+
+def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
+    """Checks beyond types: ranges and cross-section consistency."""
+    from deliberate.envs.core import CUES, get_family, EnvError
+
+    out = []
+    positive = {
+        "data.scenarios_per_family": cfg.data.scenarios_per_family,
+        "data.samples_per_scenario": cfg.data.samples_per_scenario,
+        "data.generation.max_new_tokens": cfg.data.generation.max_new_tokens,
+        "data.generation.batch_size": cfg.data.generation.batch_size,
+        "eval.scenarios_per_family": cfg.eval.scenarios_per_family,
+        "eval.generation.max_new_tokens": cfg.eval.generation.max_new_tokens,
+        "eval.generation.batch_size": cfg.eval.generation.batch_size,
+        "envs.max_turns": cfg.envs.max_turns,
+        "sft.per_device_train_batch_size": cfg.sft.per_device_train_batch_size,
+        "sft.gradient_accumulation_steps": cfg.sft.gradient_accumulation_steps,
+        "sft.max_length": cfg.sft.max_length,
+        "sft.lora.rank": cfg.sft.lora.rank,
+    }
+    out += [f"{k}: must be > 0, got {v}" for k, v in positive.items() if v <= 0]
+    if not 0.0 <= cfg.data.min_score <= 1.0:
+        out.append(f"data.min_score: must be in [0, 1], got {cfg.data.min_score}")
+    if cfg.data.min_kept < 1:
+        out.append(f"data.min_kept: must be >= 1, got {cfg.data.min_kept}")
+    for sec in ("data", "eval"):
+        g = getattr(cfg, sec).generation
+        if g.temperature < 0:
+            out.append(f"{sec}.generation.temperature: must be >= 0, got {g.temperature}")
+        if not 0 < g.top_p <= 1:
+            out.append(f"{sec}.generation.top_p: must be in (0, 1], got {g.top_p}")
+    for suite in ("train", "test"):
+        names = getattr(cfg.envs, suite)
+        if not names:
+            out.append(f"envs.{suite}: at least one family is required")
+        for i, name in enumerate(names):
+            try:
+                fam = get_family(name)
+            except EnvError as exc:
+                out.append(f"envs.{suite}[{i}]: {exc}")
+                continue
+            if fam.suite != suite:
+                out.append(f"envs.{suite}[{i}]: family {name!r} belongs to the {fam.suite} suite; "
+                           "train and test families must stay disjoint")
+    for i, cue in enumerate(cfg.eval.cues):
+        if cue not in CUES or cue == "none":
+            out.append(f"eval.cues[{i}]: expected 'eval' or 'deploy', got {cue!r}")
+    if not cfg.eval.models:
+        out.append("eval.models: at least one model is required")
+    if cfg.rl.enabled:
+        out.append("rl.enabled: the GRPO stage is not built yet (issue 4); set rl.enabled: false")
+    return out
+
+
+def to_dict(cfg: Any) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def config_hash(section: Any) -> str:
+    """Stable sha256 of a config section (or any JSON-able value)."""
+    value = dataclasses.asdict(section) if dataclasses.is_dataclass(section) else section
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
