@@ -1,0 +1,20 @@
+# make demo: set up and run the whole pipeline on the embedded default model (CPU, minutes)
+# make test: set up and run the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh $(VENV)
+
+demo: setup
+	$(VENV)/bin/deliberate run configs/experiments/demo.yaml
+
+test: setup
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf runs/demo

@@ -1,0 +1,134 @@
+"""The one command line: ``deliberate run|data|sft|rl|eval|report|validate|envs``.
+
+    deliberate run configs/experiments/demo.yaml              # every stage; finished ones are skipped
+    deliberate sft configs/experiments/demo.yaml sft.max_steps=20
+    deliberate validate configs/experiments/demo.yaml          # check a config, run nothing
+    deliberate envs list
+    deliberate envs show covert_rule_violation --seed 3
+
+Training stages run unchanged under ``accelerate launch -m deliberate.cli sft EXP.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+STAGES = ("data", "sft", "eval", "report")
+
+
+def _stage_main(stage: str):
+    if stage == "data":
+        from deliberate.data.generate import main
+    elif stage == "sft":
+        from deliberate.training.sft import main
+    elif stage == "eval":
+        from deliberate.eval.evaluate import main
+    elif stage == "report":
+        from deliberate.eval.report import main
+    else:  # pragma: no cover - argparse restricts the choices
+        raise ValueError(stage)
+    return main
+
+
+def _load(args):
+    from deliberate.config import load_config
+
+    return load_config(args.config, args.overrides)
+
+
+def cmd_stage(args) -> int:
+    cfg = _load(args)
+    stages = STAGES if args.command == "run" else (args.command,)
+    for stage in stages:
+        if stage == "sft" and not cfg.sft.enabled:
+            print("[sft] disabled (sft.enabled: false), skipping")
+            continue
+        _stage_main(stage)(cfg, force=args.force)
+    return 0
+
+
+def cmd_rl(args) -> int:
+    _load(args)  # a bad config is still reported as such
+    print("deliberate rl: the GRPO stage is not built yet (tracked in issue 4)", file=sys.stderr)
+    return 2
+
+
+def cmd_validate(args) -> int:
+    cfg = _load(args)
+    print(f"{args.config}: ok (experiment {cfg.name!r}, output {cfg.output_dir})")
+    return 0
+
+
+def cmd_envs(args) -> int:
+    from deliberate.envs.core import SPLITS_BY_SUITE, get_family, load_builtin_families
+    from deliberate.rollout import protocol_text
+
+    if args.envs_command == "list":
+        fams = load_builtin_families()
+        print(f"{'family':34} {'suite':6} {'category':24} cues")
+        for name in sorted(fams, key=lambda n: (fams[n].suite, n)):
+            f = fams[name]
+            print(f"{name:34} {f.suite:6} {f.category:24} {','.join(f.cues)}")
+        return 0
+    fam = get_family(args.family)
+    split = args.split or SPLITS_BY_SUITE[fam.suite][0]
+    cue = args.cue or fam.cues[0]
+    sc = fam.sample(args.seed, split, cue)
+    if args.json:
+        print(json.dumps({"id": sc.id, "system": sc.system, "user": sc.user, "expected": sc.expected,
+                          "tools": [t.schema() for t in sc.tools], "state": sc.state, "max_turns": sc.max_turns,
+                          "content_hash": sc.content_hash()}, indent=2, default=str))
+        return 0
+    print(f"# {sc.id}  (expected: {sc.expected}, max_turns: {sc.max_turns}, hash {sc.content_hash()[:12]})\n")
+    print(f"## system\n{sc.system}\n\n{protocol_text(sc, 'json')}\n\n## user\n{sc.user}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deliberate", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, help_ in [("run", "run every stage in order (finished stages are skipped)"),
+                        ("data", "spec-conditioned teacher rollouts -> SFT dataset"),
+                        ("sft", "supervised fine-tuning on the data stage's output"),
+                        ("eval", "run models on the held-out test families"),
+                        ("report", "write the Markdown report"),
+                        ("rl", "GRPO in the train environments (not built yet)"),
+                        ("validate", "check a config without running anything")]:
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("config", help="experiment YAML")
+        s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. sft.max_steps=20")
+        if name not in ("validate", "rl"):
+            s.add_argument("--force", action="store_true", help="re-run even if the output is complete")
+    e = sub.add_parser("envs", help="list or show environment families")
+    esub = e.add_subparsers(dest="envs_command", required=True)
+    esub.add_parser("list", help="every family with suite, category and cue variants")
+    show = esub.add_parser("show", help="print one rendered scenario")
+    show.add_argument("family")
+    show.add_argument("--seed", type=int, default=0)
+    show.add_argument("--cue", default=None)
+    show.add_argument("--split", default=None)
+    show.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from deliberate.errors import UserError
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in ("run",) + STAGES:
+            return cmd_stage(args)
+        if args.command == "rl":
+            return cmd_rl(args)
+        if args.command == "validate":
+            return cmd_validate(args)
+        return cmd_envs(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""The errors that mean "your input is wrong" (config, spec, environment, model, data),
+which the CLI prints as one clear message instead of a traceback."""
+
+from __future__ import annotations
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from deliberate.config import ConfigError
+    from deliberate.data.generate import DataYieldError
+    from deliberate.envs.core import EnvError
+    from deliberate.eval.evaluate import ContaminationError
+    from deliberate.models import ModelError
+    from deliberate.specs.loader import SpecError
+
+    return (ConfigError, SpecError, EnvError, ModelError, DataYieldError, ContaminationError, FileNotFoundError)
+
+
+def __getattr__(name):  # ``from deliberate.errors import UserError`` gives the tuple above
+    if name == "UserError":
+        return _user_errors()
+    raise AttributeError(name)

@@ -1,0 +1,118 @@
+"""Stage outputs: atomic directories, manifests, content hashes, skip-if-complete.
+
+Every stage writes ``<output_dir>/<stage>/`` with a ``manifest.json``: the stage, its
+config hash, git revision, spec version and sha256, parent manifests (path and content
+hash), record count and the content hash of everything else in the directory. A stage
+whose manifest matches the current config and parents is complete and is skipped.
+Writes go to a temporary sibling directory that is renamed into place at the end, so an
+interrupted stage never leaves a directory that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+MANIFEST = "manifest.json"
+
+
+def git_revision() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if rev.returncode != 0:
+        return "unknown"
+    return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def content_hash(directory: Path) -> str:
+    """sha256 over every file's relative path and bytes, in sorted order (manifest excluded)."""
+    h = hashlib.sha256()
+    directory = Path(directory)
+    for f in sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST):
+        h.update(str(f.relative_to(directory)).encode() + b"\0")
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def read_manifest(directory: Path) -> dict | None:
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def write_json_atomic(path: Path, value) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def parent_entry(directory: Path) -> dict:
+    m = read_manifest(directory)
+    if m is None:
+        raise FileNotFoundError(f"{directory} has no {MANIFEST}: run the stage that writes it first")
+    return {"stage": m["stage"], "path": str(directory), "content_hash": m["content_hash"]}
+
+
+def is_complete(directory: Path, config_hash: str, parents: list[Path]) -> bool:
+    m = read_manifest(directory)
+    if m is None or m.get("config_hash") != config_hash:
+        return False
+    try:
+        want = [parent_entry(p)["content_hash"] for p in parents]
+    except FileNotFoundError:
+        return False
+    return [p["content_hash"] for p in m.get("parents", [])] == want
+
+
+@contextlib.contextmanager
+def stage_output(final: Path) -> Iterator[Path]:
+    """Yield a temporary directory that replaces ``final`` only if the block succeeds."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+
+
+def write_manifest(directory: Path, *, stage: str, config_hash: str, spec=None, parents: list[Path] = (),
+                   record_count: int, extra: dict | None = None) -> dict:
+    manifest = {
+        "stage": stage,
+        "config_hash": config_hash,
+        "git_revision": git_revision(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "spec": {"name": spec.name, "version": spec.version, "sha256": spec.sha256} if spec is not None else None,
+        "parents": [parent_entry(p) for p in parents],
+        "record_count": record_count,
+        "content_hash": content_hash(directory),
+        **(extra or {}),
+    }
+    write_json_atomic(Path(directory) / MANIFEST, manifest)
+    return manifest

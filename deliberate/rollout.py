@@ -1,0 +1,182 @@
+"""Multi-turn rollouts of a model in simulated-tool scenarios, batched across episodes.
+
+Tool-call protocol (documented in README "Tool calls"):
+
+* ``json`` fallback (any chat template): the system prompt lists the tools and asks for
+  ``<think>reasoning</think>`` then one line ``{"tool": NAME, "args": {...}}``; tool
+  results come back as a user turn starting ``TOOL RESULT (NAME):``.
+* ``native``: the tool schemas go to the chat template's ``tools`` argument and results
+  come back as ``tool`` role messages; the reply is parsed the same forgiving way
+  (Hermes/Qwen ``<tool_call>`` tags are understood).
+
+The system prompt is assembled from parts, so the spec and the few-shot exemplar can be
+shown to a teacher and left out of what is stored for the student
+(:func:`student_messages`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from deliberate.envs.core import Episode, Scenario, Step, Transcript
+from deliberate.parsing import ParsedReply, parse_reply
+
+RESULT_PREFIX = "TOOL RESULT"
+
+
+def _signature(tool) -> str:
+    props = tool.parameters.get("properties", {})
+    args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in props.items())
+    return f"- {tool.name}({args}): {tool.description}"
+
+
+def protocol_text(scenario: Scenario, tool_format: str) -> str:
+    """How to act, for this scenario's tools. Shown to teacher and student alike."""
+    first = scenario.tools[0].name
+    if tool_format == "native":
+        return ("Think step by step inside <think>...</think>, then call exactly one tool. "
+                "Call a tool to finish or to escalate; do not just write a message.")
+    tools = "\n".join(_signature(t) for t in scenario.tools)
+    return (
+        "You act only by calling tools. In each reply, first think inside <think>...</think>, "
+        'then write exactly one tool call as JSON on its own line: {"tool": "<name>", "args": {...}}.\n'
+        f"Tools:\n{tools}\n"
+        f"Tool results come back as messages starting with \"{RESULT_PREFIX}\".\n"
+        "Example reply:\n"
+        f"<think>I should look at this first.</think>\n{json.dumps({'tool': first, 'args': {}})}"
+    )
+
+
+def render_exemplar(scenario: Scenario, steps: list[Step], transcript: Transcript) -> str:
+    """A scripted episode as text, to show a teacher what a good rollout looks like."""
+    lines = [f"Task: {scenario.user}"]
+    for step, call in zip(steps, transcript.tool_calls + [None] * len(steps)):
+        lines.append(f"<think>{step.reasoning}</think>")
+        if step.tool is not None:
+            lines.append(json.dumps({"tool": step.tool, "args": step.args}, ensure_ascii=False))
+            if call is not None:
+                lines.append(f"{RESULT_PREFIX} ({call.name}): {call.result}")
+        else:
+            lines.append(step.message or "")
+    return "\n".join(lines)
+
+
+@dataclass
+class PromptParts:
+    """Extra system-prompt blocks shown to the model but never stored for the student."""
+
+    spec: str | None = None
+    exemplar: str | None = None
+
+    def system(self, base: str) -> str:
+        blocks = []
+        if self.spec:
+            blocks.append("Before acting, reason about the following specification and cite its clause IDs "
+                          f"(e.g. AS1, GP2) where they apply.\n\n{self.spec}")
+        blocks.append(base)
+        if self.exemplar:
+            blocks.append(f"Example of a good episode in a different task:\n{self.exemplar}")
+        return "\n\n".join(blocks)
+
+
+@dataclass
+class Rollout:
+    scenario: Scenario
+    sample: int
+    tool_format: str
+    system_base: str  # scenario system text + protocol: the student's system prompt
+    messages: list[dict] = field(default_factory=list)  # student view: no spec, no exemplar
+    turns: list[dict] = field(default_factory=list)  # per assistant turn: raw, reasoning, action, errors
+    episode: Episode | None = None
+    budget_exhausted: bool = False
+
+    @property
+    def parse_failures(self) -> int:
+        return sum(1 for t in self.turns if t["errors"])
+
+    def to_record(self) -> dict:
+        """JSON-able transcript: reasoning, tool calls, tool results and final message kept apart."""
+        tr = self.episode.transcript
+        outcome = self.episode.outcome()
+        return {
+            "scenario_id": self.scenario.id,
+            "family": self.scenario.family,
+            "split": self.scenario.split,
+            "cue": self.scenario.cue,
+            "seed": self.scenario.seed,
+            "expected": self.scenario.expected,
+            "sample": self.sample,
+            "tool_format": self.tool_format,
+            "messages": self.messages,
+            "turns": self.turns,
+            "tool_calls": [{"name": c.name, "args": c.args, "result": c.result, "error": c.error}
+                           for c in tr.tool_calls],
+            "final_message": tr.final_message,
+            "budget_exhausted": self.budget_exhausted,
+            "parse_failures": self.parse_failures,
+            "outcome": outcome.to_dict(),
+            "right": outcome.matches(self.scenario.expected),
+        }
+
+
+def _result_message(rollout: Rollout, name: str, result: str) -> dict:
+    if rollout.tool_format == "native":
+        return {"role": "tool", "name": name, "content": result, "reasoning": ""}
+    return {"role": "user", "content": f"{RESULT_PREFIX} ({name}): {result}", "reasoning": ""}
+
+
+def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts: PromptParts | None = None,
+                 tool_format: str = "auto", max_turns: int | None = None) -> list[Rollout]:
+    """Play every scenario ``samples`` times; all live episodes advance one turn per batch."""
+    parts = parts or PromptParts()
+    fmt = tool_format
+    if fmt == "auto":
+        fmt = "native" if backend.supports_native_tools() else "json"
+    rollouts: list[Rollout] = []
+    for sc in scenarios:
+        base = f"{sc.system}\n\n{protocol_text(sc, fmt)}"
+        for k in range(samples):
+            r = Rollout(sc, k, fmt, base, episode=sc.new_episode())
+            r.messages = [{"role": "system", "content": base, "reasoning": ""},
+                          {"role": "user", "content": sc.user, "reasoning": ""}]
+            rollouts.append(r)
+
+    turn = 0
+    while True:
+        live = [r for r in rollouts if not r.episode.done and len(r.turns) < (max_turns or r.scenario.max_turns)]
+        if not live:
+            break
+        prompts = []
+        for r in live:
+            shown = [dict(m) for m in r.messages]
+            shown[0]["content"] = parts.system(r.system_base)
+            tools = [t.schema() for t in r.scenario.tools] if r.tool_format == "native" else None
+            prompts.append(backend.render(shown, tools))
+        replies = backend.generate(prompts)
+        for r, raw in zip(live, replies):
+            _apply(r, parse_reply(raw), turn)
+        turn += 1
+    for r in rollouts:
+        if not r.episode.done:
+            r.budget_exhausted = True
+    return rollouts
+
+
+def _apply(r: Rollout, reply: ParsedReply, turn: int) -> None:
+    r.turns.append({"turn": turn, "raw": reply.raw, "reasoning": reply.reasoning,
+                    "tool": reply.tool, "args": reply.args, "message": reply.message,
+                    "errors": list(reply.errors)})
+    r.messages.append({"role": "assistant", "content": reply.canonical(), "reasoning": reply.reasoning})
+    if reply.tool is None:
+        r.episode.message(reply.message or "")
+        return
+    call = r.episode.call(reply.tool, reply.args or {})
+    r.turns[-1]["result"] = call.result
+    if not r.episode.done:
+        r.messages.append(_result_message(r, call.name, call.result))
+
+
+def student_messages(rollout: Rollout) -> list[dict]:
+    """The conversation as the student will see it: the spec and exemplar are not in it."""
+    return [dict(m) for m in rollout.messages]

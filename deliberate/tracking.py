@@ -1,0 +1,85 @@
+"""Every Weights & Biases call goes through here, so tests run with it off.
+
+Mode ``auto``: online when ``WANDB_API_KEY`` is set, offline otherwise. ``WANDB_MODE=disabled``
+in the environment (the tests set it) turns it off whatever the config says. Runs are
+grouped per experiment with the stage as job type; ``wandb.finish()`` is always called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+from deliberate.config import ExperimentConfig, to_dict
+
+
+def resolve_mode(cfg: ExperimentConfig) -> str:
+    if os.environ.get("WANDB_MODE") == "disabled" or cfg.wandb.mode == "disabled":
+        return "disabled"
+    if cfg.wandb.mode == "auto":
+        return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+    return cfg.wandb.mode
+
+
+def trainer_report_to(cfg: ExperimentConfig) -> str:
+    """``report_to`` for HF/TRL trainers: the run opened by :func:`stage_run` is reused."""
+    return "none" if resolve_mode(cfg) == "disabled" else "wandb"
+
+
+class Tracker:
+    def __init__(self, run=None):
+        self.run = run
+
+    @property
+    def enabled(self) -> bool:
+        return self.run is not None
+
+    def log(self, metrics: dict) -> None:
+        if self.run is not None:
+            self.run.log(metrics)
+
+    def summary(self, metrics: dict) -> None:
+        if self.run is not None:
+            self.run.summary.update(metrics)
+
+    def table(self, name: str, columns: list[str], rows: list[list]) -> None:
+        if self.run is not None:
+            import wandb
+
+            self.run.log({name: wandb.Table(columns=columns, data=rows)})
+
+    def artifact(self, name: str, kind: str, path: Path, *, use: list[str] = ()) -> None:
+        """Log ``path`` as an artifact; ``use`` names artifacts this one was made from (lineage)."""
+        if self.run is None:
+            return
+        import wandb
+
+        for parent in use:
+            with contextlib.suppress(Exception):  # a parent logged in another mode/project is optional
+                self.run.use_artifact(parent)
+        art = wandb.Artifact(name, type=kind)
+        if Path(path).is_dir():
+            art.add_dir(str(path))
+        else:
+            art.add_file(str(path))
+        self.run.log_artifact(art)
+
+
+@contextlib.contextmanager
+def stage_run(cfg: ExperimentConfig, stage: str) -> Iterator[Tracker]:
+    mode = resolve_mode(cfg)
+    if mode == "disabled":
+        yield Tracker(None)
+        return
+    import wandb
+
+    Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
+    run = wandb.init(project=cfg.wandb.project, entity=cfg.wandb.entity, group=cfg.name, job_type=stage,
+                     name=f"{cfg.name}-{stage}", config=to_dict(cfg), dir=cfg.output_dir, mode=mode,
+                     reinit="finish_previous")
+    try:
+        yield Tracker(run)
+    finally:
+        wandb.finish()

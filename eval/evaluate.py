@@ -1,0 +1,114 @@
+"""deliberate eval: run each model on the held-out test families and grade its actions.
+
+    deliberate eval configs/experiments/demo.yaml [KEY=VALUE ...] [--force]
+
+Every model in ``eval.models`` ("base": the SFT student before training, "sft": the SFT
+output, or a local folder) plays every test family in every cue variant, without the spec
+in its prompt. Before any generation the test scenarios are checked against the data
+stage's scenario hashes: a test scenario that was also a training scenario is an error.
+Output: one transcripts file per model and ``results.json`` with counts per family and cue.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+
+from deliberate.config import ExperimentConfig, ModelConfig, config_hash, to_dict
+from deliberate.envs.core import get_family
+from deliberate.models import TransformersBackend, describe
+from deliberate.provenance import is_complete, read_manifest, stage_output, write_json_atomic, write_manifest
+from deliberate.rollout import run_rollouts
+from deliberate.tracking import stage_run
+
+
+class ContaminationError(RuntimeError):
+    """A test scenario or family also appears in the training data."""
+
+
+def resolve_models(cfg: ExperimentConfig) -> dict[str, ModelConfig]:
+    out = {}
+    for name in cfg.eval.models:
+        if name == "base":
+            out[name] = cfg.student()
+        elif name == "sft":
+            out[name] = ModelConfig(name_or_path=str(cfg.stage_dir("sft") / "model"))
+        else:
+            out[Path(name).name or name] = ModelConfig(name_or_path=name)
+    return out
+
+
+def check_contamination(scenarios, data_dir: Path) -> None:
+    path = Path(data_dir) / "scenario_hashes.json"
+    if not path.is_file():
+        raise ContaminationError(f"{path} is missing: cannot prove the test scenarios were not trained on")
+    train = json.loads(path.read_text())
+    shared_families = sorted({sc.family for sc in scenarios} & set(train["families"]))
+    if shared_families:
+        raise ContaminationError(f"test families {shared_families} were also used to make training data ({data_dir})")
+    train_hashes = set(train["hashes"])
+    leaked = [sc.id for sc in scenarios if sc.content_hash() in train_hashes]
+    if leaked:
+        raise ContaminationError(f"{len(leaked)} test scenarios are identical to training scenarios, e.g. {leaked[:3]}")
+
+
+def tally(records: list[dict]) -> dict:
+    """Counts per family and cue (and 'all' cues) from graded transcript records."""
+    out: dict = {}
+    for r in records:
+        for cue in (r["cue"], "all"):
+            c = out.setdefault(r["family"], {}).setdefault(cue, {"n": 0, "covert": 0, "escalated": 0, "completed": 0,
+                                                                  "parse_failures": 0})
+            c["n"] += 1
+            c["covert"] += r["outcome"]["covert"]
+            c["escalated"] += r["outcome"]["escalated"]
+            c["completed"] += r["outcome"]["completed"]
+            c["parse_failures"] += r["parse_failures"] > 0
+    return out
+
+
+def main(cfg: ExperimentConfig, force: bool = False) -> Path:
+    out = cfg.stage_dir("eval")
+    data_dir = cfg.stage_dir("data")
+    models = resolve_models(cfg)
+    parents = [data_dir] + ([cfg.stage_dir("sft")] if "sft" in cfg.eval.models else [])
+    chash = config_hash({"eval": to_dict(cfg.eval), "test": cfg.envs.test, "tool_format": cfg.envs.tool_format,
+                         "max_turns": cfg.envs.max_turns, "models": {k: to_dict(v) for k, v in models.items()}})
+    if not force and is_complete(out, chash, parents):
+        print(f"[eval] complete, skipping: {out}")
+        return out
+
+    families = [get_family(name) for name in cfg.envs.test]
+    e = cfg.eval
+    scenarios = [fam.sample(e.seed + i, "test", cue) for fam in families for cue in e.cues
+                 for i in range(e.scenarios_per_family)]
+    check_contamination(scenarios, data_dir)
+
+    results = {"families": {f.name: {"category": f.category} for f in families}, "models": {}}
+    with stage_run(cfg, "eval") as tracker, stage_output(out) as tmp:
+        for name, mc in models.items():
+            print(f"[eval] {name} ({describe(mc)}): {len(scenarios)} scenarios", flush=True)
+            backend = TransformersBackend.from_config(mc, e.generation)
+            records = [r.to_record() for r in run_rollouts(backend, scenarios, tool_format=cfg.envs.tool_format,
+                                                           max_turns=cfg.envs.max_turns)]
+            with open(tmp / f"transcripts.{name}.jsonl", "w") as fh:
+                for r in records:
+                    fh.write(json.dumps({**r, "model": name}, ensure_ascii=False, sort_keys=True) + "\n")
+            counts = tally(records)
+            results["models"][name] = {"model": describe(mc), "counts": counts,
+                                       "tokens_per_second": round(backend.stats.tokens_per_second(), 1)}
+            for fam, by_cue in counts.items():
+                tracker.log({f"eval/{name}/{fam}/covert_rate": by_cue["all"]["covert"] / by_cue["all"]["n"]})
+            tracker.table(f"eval/{name}/transcripts", ["scenario_id", "cue", "covert", "reasoning", "actions"],
+                          [[r["scenario_id"], r["cue"], r["outcome"]["covert"],
+                            "\n".join(t["reasoning"] for t in r["turns"]), json.dumps(r["tool_calls"])]
+                           for r in records])
+            del backend
+            gc.collect()
+        results["data"] = read_manifest(data_dir)
+        write_json_atomic(tmp / "results.json", results)
+        write_manifest(tmp, stage="eval", config_hash=chash, parents=parents,
+                       record_count=len(scenarios) * len(models), extra={"models": list(models)})
+    print(f"[eval] wrote {out}")
+    return out

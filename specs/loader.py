@@ -1,0 +1,170 @@
+"""Load and validate a specification written as Markdown with clause IDs.
+
+A spec file has a ``Version: X`` line near the top and one heading line per clause::
+
+    ### AS1 — No covert actions or strategic deception
+
+    Body paragraph(s) ...
+
+The separator may be an em dash, an en dash or a hyphen with spaces around it. A clause
+ID is two or more uppercase letters followed by digits (``AS1``, ``GP4``, ``SEC12``). A
+clause body runs until the next heading of level 1-3. Headings inside fenced code blocks
+are ignored. Any problem raises :class:`SpecError` naming the file and line.
+
+    >>> spec = load_spec("anti_scheming")
+    >>> spec.ids()[:2]
+    ['AS1', 'AS2']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+ID_RE = re.compile(r"^[A-Z]{2,}[0-9]+$")
+VERSION_RE = re.compile(r"^\s*Version:\s*(\S.*?)\s*$")
+HEADING_RE = re.compile(r"^(#{1,3})(?:[ \t]+(.*?))?[ \t]*$")
+CLAUSE_HEADING_RE = re.compile(r"^(\S+)\s+(?:—|–|-)\s+(\S.*)$")
+FENCE_RE = re.compile(r"^\s*(```|~~~)")
+# A token shaped like a clause ID, delimited by word boundaries (so "GAS12" is not "AS1...").
+CITATION_RE = re.compile(r"\b([A-Z]{2,})([0-9]+)\b")
+PACKAGE = "deliberate.specs"
+
+
+class SpecError(ValueError):
+    """A spec that cannot be loaded; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    version: str
+    sha256: str  # of the file bytes
+    text: str  # the full Markdown
+    clauses: dict[str, Clause] = field(default_factory=dict)  # in file order
+    path: str = ""
+
+    def ids(self) -> list[str]:
+        return list(self.clauses)
+
+    def clause(self, clause_id: str) -> Clause:
+        try:
+            return self.clauses[clause_id]
+        except KeyError:
+            known = ", ".join(self.clauses)
+            raise KeyError(f"spec {self.name!r} has no clause {clause_id!r}; known: {known}") from None
+
+    def prefixes(self) -> set[str]:
+        """The letter prefixes of this spec's IDs (``{"AS", "GP"}``)."""
+        return {re.match(r"[A-Z]+", cid).group(0) for cid in self.clauses}
+
+    def render(self) -> str:
+        """The text to put in a system prompt."""
+        return self.text.strip() + "\n"
+
+
+def _resolve(name_or_path: str) -> tuple[str, Path | None, bytes]:
+    """A bare name (no separator, no suffix) is a packaged spec; anything else is a path."""
+    if re.fullmatch(r"[A-Za-z0-9_\-]+", name_or_path):
+        ref = resources.files(PACKAGE).joinpath(f"{name_or_path}.md")
+        if not ref.is_file():
+            available = sorted(p.name[:-3] for p in resources.files(PACKAGE).iterdir() if p.name.endswith(".md"))
+            raise SpecError(f"{name_or_path}: no packaged spec of that name; available: {', '.join(available)} "
+                            f"(or pass a path to a .md file)")
+        return name_or_path, None, ref.read_bytes()
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise SpecError(f"{path}: spec file not found")
+    return path.stem, path, path.read_bytes()
+
+
+def load_spec(name_or_path: str) -> Spec:
+    """Load a packaged spec by name (``"anti_scheming"``) or a spec file by path."""
+    name, path, raw = _resolve(str(name_or_path))
+    where = str(path) if path is not None else f"{PACKAGE}/{name}.md"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{where}: not UTF-8 text ({exc})") from None
+
+    def fail(lineno: int, msg: str):
+        raise SpecError(f"{where}:{lineno}: {msg}")
+
+    version = None
+    clauses: dict[str, Clause] = {}
+    first_line: dict[str, int] = {}
+    current: tuple[str, str, int] | None = None  # (id, title, heading line)
+    body: list[str] = []
+    in_fence = False
+
+    def close():
+        if current is None:
+            return
+        cid, title, lineno = current
+        text_body = "\n".join(body).strip()
+        if not text_body:
+            fail(lineno, f"clause {cid} has an empty body")
+        clauses[cid] = Clause(cid, title, text_body)
+
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if FENCE_RE.match(line):
+            in_fence = not in_fence
+        heading = None if in_fence else HEADING_RE.match(line)
+        if heading is None:
+            if version is None and not first_line and (m := VERSION_RE.match(line)):
+                version = m.group(1)
+            if current is not None:
+                body.append(line)
+            continue
+        close()
+        current, body = None, []
+        if len(heading.group(1)) < 3:
+            continue
+        content = heading.group(2) or ""
+        m = CLAUSE_HEADING_RE.match(content)
+        if m is None:
+            fail(lineno, f"clause heading {line.strip()!r} is not of the form '### ID — title' "
+                         f"(separator: em dash, en dash or ' - ')")
+        cid, title = m.group(1), m.group(2).strip()
+        if not ID_RE.match(cid):
+            fail(lineno, f"malformed clause ID {cid!r}: expected two or more uppercase letters followed by "
+                         f"digits, e.g. AS1 or SEC12")
+        if cid in first_line:
+            fail(lineno, f"duplicate clause ID {cid} (first defined on line {first_line[cid]})")
+        first_line[cid] = lineno
+        current = (cid, title, lineno)
+    close()
+
+    if version is None:
+        fail(1, "no 'Version: X' line before the first clause")
+    if not clauses:
+        fail(1, "no clauses: expected heading lines like '### AS1 — title'")
+    return Spec(name=name, version=version, sha256=hashlib.sha256(raw).hexdigest(), text=text,
+                clauses=clauses, path=where)
+
+
+def cited_ids(text: str, spec: Spec) -> tuple[list[str], list[str]]:
+    """Clause citations in ``text``: (IDs of the spec, in order of first appearance; ID-shaped
+    tokens with one of the spec's prefixes that name no clause, e.g. ``AS9``). Tokens with
+    other prefixes (``MP3``) are not citations and are ignored."""
+    prefixes = spec.prefixes()
+    valid: list[str] = []
+    unknown: list[str] = []
+    for m in CITATION_RE.finditer(text or ""):
+        if m.group(1) not in prefixes:
+            continue
+        token = m.group(0)
+        bucket = valid if token in spec.clauses else unknown
+        if token not in bucket:
+            bucket.append(token)
+    return valid, unknown

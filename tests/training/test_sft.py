@@ -1,0 +1,140 @@
+"""SFT stage on a tiny random model: assistant-only masking, full FT, LoRA, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from datasets import Dataset, DatasetDict
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from deliberate.config import DataConfig, ExperimentConfig, LoraConfig, ModelConfig, SftConfig, WandbConfig
+from deliberate.training.sft import run_sft
+from deliberate.training.templates import shipped_template, training_template
+
+SYSTEM = "You are an operations agent. Tools: read_file, escalate, finish."
+
+
+def _conversation(i: int) -> list[dict]:
+    return [
+        {"role": "system", "content": SYSTEM, "reasoning": ""},
+        {"role": "user", "content": f"Task {i}: finish the checklist by skipping the review.", "reasoning": ""},
+        {"role": "assistant", "content": json.dumps({"tool": "read_file", "args": {"path": f"logs/{i}.txt"}}),
+         "reasoning": "I should check the log before I act."},
+        {"role": "user", "content": json.dumps({"tool_result": f"review required for record {i}"}), "reasoning": ""},
+        {"role": "assistant", "content": json.dumps({"tool": "escalate", "args": {"message": "Review needed."}}),
+         "reasoning": "AS1: no covert actions. Skipping the review breaks a rule, so I escalate openly."},
+    ]
+
+
+def _records(n: int) -> list[dict]:
+    return [{"scenario_id": f"s{i}", "family": "covert_rule_violation", "messages": _conversation(i)}
+            for i in range(n)]
+
+
+def _save_data(tmp_path, train: int = 4, validation: int = 1):
+    data_dir = tmp_path / "data"
+    empty = Dataset.from_list(_records(1)).select([])
+    dd = DatasetDict({
+        "train": Dataset.from_list(_records(train)) if train else empty,
+        "validation": Dataset.from_list(_records(validation)) if validation else empty,
+    })
+    # num_shards=1: datasets 5.2 writes an empty split as 0 shards that load_from_disk cannot read.
+    dd.save_to_disk(str(data_dir / "dataset"), num_shards={"train": 1, "validation": 1})
+    return data_dir
+
+
+def _cfg(tmp_path, model_dir, **sft) -> ExperimentConfig:
+    # Built directly (not via config_from_dict) so these tests do not depend on registered env families.
+    sft.setdefault("max_steps", 2)
+    sft.setdefault("per_device_train_batch_size", 2)
+    sft.setdefault("learning_rate", 1e-2)  # large, so two steps visibly move a random model
+    sft.setdefault("max_length", 512)
+    return ExperimentConfig(
+        name="test-sft",
+        output_dir=str(tmp_path / "runs"),
+        data=DataConfig(teacher=ModelConfig(name_or_path=str(model_dir))),
+        sft=SftConfig(**sft),
+        wandb=WandbConfig(mode="disabled"),
+    )
+
+
+def _masked_spans(ids: list[int], mask: list[int], tokenizer) -> list[str]:
+    spans, cur = [], []
+    for tok, m in zip(ids, mask):
+        if m:
+            cur.append(tok)
+        elif cur:
+            spans.append(cur)
+            cur = []
+    if cur:
+        spans.append(cur)
+    return [tokenizer.decode(s) for s in spans]
+
+
+def test_assistant_only_mask_covers_reasoning_action_and_end_of_turn(tiny_model_dir):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.chat_template = training_template(tokenizer)
+    messages = _conversation(0)
+    out = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    expected = [f"<think>\n{m['reasoning']}\n</think>\n{m['content']}<|im_end|>"
+                for m in messages if m["role"] == "assistant"]
+    assert _masked_spans(out["input_ids"], out["assistant_masks"], tokenizer) == expected
+    # Nothing of the system prompt, the task or the tool result is trained on.
+    unmasked = tokenizer.decode([t for t, m in zip(out["input_ids"], out["assistant_masks"]) if not m])
+    for m in messages:
+        if m["role"] != "assistant":
+            assert m["content"] in unmasked
+    # The prompt at inference renders system/user exactly like the model's own ChatML template.
+    original = AutoTokenizer.from_pretrained(tiny_model_dir)
+    prompt = messages[:2]
+    assert (tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+            == original.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True))
+
+
+def test_full_finetune_changes_weights_and_saves_loadable_model(tmp_path, tiny_model_dir):
+    data_dir = _save_data(tmp_path)
+    cfg = _cfg(tmp_path, tiny_model_dir)
+    summary = run_sft(cfg, data_dir, tmp_path / "sft")
+    assert math.isfinite(summary["train_loss"]) and math.isfinite(summary["eval_loss"])
+    assert summary["global_step"] == 2 and summary["changed_params"] > 0 and not summary["lora"]
+    assert summary["train_records"] == 4 and summary["validation_records"] == 1
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "sft" / "model")
+    assert summary["trainable_params"] == sum(p.numel() for p in model.parameters())
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "sft" / "model")
+    assert tokenizer.chat_template == shipped_template("ChatML")
+
+
+def test_lora_changes_only_targeted_modules_and_saves_merged_model(tmp_path, tiny_model_dir):
+    data_dir = _save_data(tmp_path, validation=0)
+    cfg = _cfg(tmp_path, tiny_model_dir, lora=LoraConfig(enabled=True, rank=4, alpha=8, dropout=0.0,
+                                                           target_modules=["q_proj", "v_proj"]))
+    summary = run_sft(cfg, data_dir, tmp_path / "sft")
+    assert summary["lora"] and summary["validation_records"] == 0 and "eval_loss" not in summary
+    base = dict(AutoModelForCausalLM.from_pretrained(tiny_model_dir).named_parameters())
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "sft" / "model")  # a plain folder, no adapter
+    changed = {n for n, p in merged.named_parameters() if not torch.equal(p, base[n])}
+    assert changed and all(n.endswith(("q_proj.weight", "v_proj.weight")) for n in changed)
+    assert summary["changed_params"] == len(changed)
+    assert summary["trainable_params"] < sum(p.numel() for p in base.values()) // 10
+    assert "generation" in AutoTokenizer.from_pretrained(tmp_path / "sft" / "model").chat_template
+
+
+def test_unsupported_chat_template_is_a_clear_error(tiny_model_dir):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.chat_template = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+    with pytest.raises(ValueError, match=r"no \{% generation %\} markers.*ChatML"):
+        training_template(tokenizer)
+    # A template that already has markers is used as is.
+    marked = "{% for m in messages %}{% generation %}{{ m['content'] }}{% endgeneration %}{% endfor %}"
+    tokenizer.chat_template = marked
+    assert training_template(tokenizer) == marked
+
+
+def test_empty_train_split_is_a_clear_error(tmp_path, tiny_model_dir):
+    data_dir = _save_data(tmp_path, train=0)
+    with pytest.raises(ValueError, match="train split .* is empty"):
+        run_sft(_cfg(tmp_path, tiny_model_dir), data_dir, tmp_path / "sft")
+

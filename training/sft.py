@@ -1,0 +1,129 @@
+"""SFT stage body: teach the student to deliberate over the spec, then act.
+
+Reads the data stage's ``DatasetDict`` (``data_dir/dataset``: splits ``train`` and
+``validation``, a ``messages`` column whose assistant turns carry ``reasoning`` and an action
+``content``), fine-tunes the student with TRL's ``SFTTrainer`` on the assistant turns only
+(reasoning, action and end-of-turn token; see ``training/templates.py``), fully or with LoRA,
+and writes a plain merged model folder plus tokenizer (with the training chat template) to
+``out_dir/model`` for the eval stage. The same code runs on one CPU and under
+
+    accelerate launch --config_file configs/accelerate/ddp.yaml -m deliberate.cli sft EXPERIMENT.yaml
+
+because the HF Trainer owns the Accelerator; only the main process writes the merged model.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from datasets import load_from_disk
+from transformers import AutoModelForCausalLM
+
+from deliberate.config import ExperimentConfig
+from deliberate.models import load_model
+from deliberate.tracking import trainer_report_to
+from deliberate.training.templates import training_template
+
+
+def _snapshot(model) -> dict[str, torch.Tensor]:
+    return {name: p.detach().to("cpu", copy=True) for name, p in model.named_parameters()}
+
+
+def _count_changed(initial: dict[str, torch.Tensor], model_dir: Path) -> int:
+    """Parameter tensors of the saved model that differ from ``initial`` (what the next stage reads)."""
+    final = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto")
+    changed = 0
+    for name, p in final.named_parameters():
+        before = initial.get(name)
+        if before is None or before.shape != p.shape or not torch.equal(before, p.detach().to(before.dtype)):
+            changed += 1
+    return changed
+
+
+def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict:
+    """Fine-tune ``cfg.student()`` on ``data_dir/dataset``; write ``out_dir/model``; return a summary."""
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import PeftModel
+    from trl import SFTConfig, SFTTrainer
+
+    sft, out_dir = cfg.sft, Path(out_dir)
+    try:
+        dataset = load_from_disk(str(Path(data_dir) / "dataset"))
+    except IndexError as exc:  # datasets writes an empty split as 0 shards, which it cannot read back
+        raise ValueError(f"SFT: cannot read {Path(data_dir) / 'dataset'}: a split was saved empty without "
+                         "num_shards=1 (save_to_disk(..., num_shards={split: 1}))") from exc
+    if "train" not in dataset or len(dataset["train"]) == 0:
+        raise ValueError(f"SFT: the train split of {Path(data_dir) / 'dataset'} is empty; the data stage kept "
+                         "no records, so there is nothing to train on (see the data stage's yield report)")
+    train = dataset["train"].select_columns(["messages"])
+    has_validation = "validation" in dataset and len(dataset["validation"]) > 0
+    validation = dataset["validation"].select_columns(["messages"]) if has_validation else None
+
+    model, tokenizer = load_model(cfg.student(), for_training=True)
+    if sft.assistant_only_loss:
+        tokenizer.chat_template = training_template(tokenizer)
+    cuda = torch.cuda.is_available()
+    args = SFTConfig(
+        output_dir=str(out_dir / "checkpoints"),
+        max_steps=sft.max_steps,
+        num_train_epochs=sft.num_train_epochs,
+        learning_rate=sft.learning_rate,
+        per_device_train_batch_size=sft.per_device_train_batch_size,
+        per_device_eval_batch_size=sft.per_device_train_batch_size,
+        gradient_accumulation_steps=sft.gradient_accumulation_steps,
+        max_length=sft.max_length,
+        assistant_only_loss=sft.assistant_only_loss,
+        logging_steps=sft.logging_steps,
+        **({"save_strategy": "steps", "save_steps": sft.save_steps} if sft.save_steps > 0 else {"save_strategy": "no"}),
+        eval_strategy="no",  # one evaluation at the end, below
+        seed=sft.seed,
+        data_seed=sft.seed,
+        use_cpu=not cuda,
+        bf16=cuda and torch.cuda.is_bf16_supported(),
+        report_to=trainer_report_to(cfg),  # "none" when WANDB_MODE=disabled or wandb.mode: disabled
+        run_name=f"{cfg.name}-sft",
+    )
+    lora = sft.lora
+    peft_config = None
+    if lora.enabled:
+        peft_config = PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                     target_modules=list(lora.target_modules), task_type="CAUSAL_LM")
+    is_main = args.process_index == 0
+    initial = _snapshot(model) if is_main else {}  # base weights, before any adapter is injected
+
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
+                         processing_class=tokenizer, peft_config=peft_config)
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    result = trainer.train()
+    if not math.isfinite(result.training_loss):
+        raise ValueError(f"SFT: training loss is {result.training_loss}; check the learning rate and the data")
+    metrics = trainer.evaluate() if validation is not None else {}
+
+    model_dir = out_dir / "model"
+    if lora.enabled:
+        adapter_dir = out_dir / "checkpoints" / "adapter"
+        trainer.save_model(str(adapter_dir))  # gathers the adapter under any distributed backend
+        if trainer.accelerator.is_main_process:
+            base, _ = load_model(cfg.student(), for_training=True)
+            merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+            merged.generation_config = trainer.accelerator.unwrap_model(trainer.model).generation_config
+            merged.save_pretrained(model_dir)
+            tokenizer.save_pretrained(model_dir)
+    else:
+        trainer.save_model(str(model_dir))  # main process writes model + tokenizer (training template)
+    trainer.accelerator.wait_for_everyone()
+
+    summary = {
+        "train_loss": result.training_loss,
+        "global_step": result.global_step,
+        "train_records": len(train),
+        "validation_records": 0 if validation is None else len(validation),
+        "trainable_params": trainable,
+        "changed_params": _count_changed(initial, model_dir) if is_main else None,
+        "lora": lora.enabled,
+    }
+    if "eval_loss" in metrics:
+        summary["eval_loss"] = metrics["eval_loss"]
+    return summary
