@@ -66,7 +66,7 @@ def select_best(records: list[dict], min_score: float) -> list[dict]:
     kept = []
     for sid in sorted(by_scenario):
         best = min(by_scenario[sid], key=lambda r: (-r["score"], len(r["turns"]), r["sample"]))
-        if best["score"] >= min_score and best["score"] > 0:
+        if best["score"] >= min_score:  # min_score 0 keeps every scenario's best (smoke tests only)
             kept.append(best)
     return kept
 
@@ -165,7 +165,8 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         import datasets
 
         datasets.DatasetDict({"train": to_dataset(train, teacher, spec),
-                              "validation": to_dataset(valid, teacher, spec)}).save_to_disk(str(tmp / "dataset"))
+                              "validation": to_dataset(valid, teacher, spec)}).save_to_disk(
+            str(tmp / "dataset"), num_shards={"train": 1, "validation": 1})  # an empty split needs 1 shard
         _write_jsonl(tmp / "rollouts.jsonl", records)
         write_json_atomic(tmp / "summary.json", {"families": summary, "generation": stats})
         write_json_atomic(tmp / "scenario_hashes.json",

@@ -51,6 +51,13 @@ class GenerationConfig:
     top_p: float = 0.95
     batch_size: int = 16  # sequences per generate() call
     seed: int = 0
+    # Guided action decoding, for models too small to follow the JSON protocol unaided: the
+    # reply is generated in two parts, reasoning after a forced "<think>" (up to
+    # reasoning_tokens, stopping at "</think>"), then the action after a forced
+    # '{"tool": "' (up to action_tokens). The model still chooses the tool and arguments.
+    guided_actions: bool = False
+    reasoning_tokens: int = 64
+    action_tokens: int = 40
 
 
 @dataclass

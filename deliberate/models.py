@@ -142,7 +142,10 @@ class TransformersBackend:
         return "tools" in template
 
     @torch.no_grad()
-    def generate(self, prompts: list[str]) -> list[str]:
+    def generate(self, prompts: list[str], *, max_new_tokens: int | None = None, stop: list[str] | None = None
+                 ) -> list[str]:
+        """Sample a continuation of each prompt; with ``stop``, each reply is cut after the
+        first stop string it contains (the stop string is kept)."""
         out: list[str | None] = [None] * len(prompts)
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths pad less
         bs = self.gen.batch_size
@@ -155,7 +158,9 @@ class TransformersBackend:
             t0 = time.perf_counter()
             gen = self.model.generate(
                 **enc,
-                max_new_tokens=self.gen.max_new_tokens,
+                max_new_tokens=max_new_tokens or self.gen.max_new_tokens,
+                stop_strings=stop,
+                tokenizer=self.tokenizer if stop else None,
                 do_sample=sample,
                 temperature=self.gen.temperature if sample else None,
                 top_p=self.gen.top_p if sample else None,
@@ -166,11 +171,15 @@ class TransformersBackend:
             self.stats.seconds += time.perf_counter() - t0
             self.stats.calls += 1
             new = gen[:, enc["input_ids"].shape[1]:]
-            stop = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
+            stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
             for row, i in enumerate(idx):
                 ids = new[row].tolist()
-                n = next((k for k, t in enumerate(ids) if t in stop), len(ids))
+                n = next((k for k, t in enumerate(ids) if t in stop_ids), len(ids))
                 self.stats.new_tokens += n
-                out[i] = self.tokenizer.decode(ids[:n], skip_special_tokens=True)
+                text = self.tokenizer.decode(ids[:n], skip_special_tokens=True)
+                for s in stop or ():
+                    if s in text:
+                        text = text[: text.index(s) + len(s)]
+                out[i] = text
             self.stats.sequences += len(idx)
         return [o or "" for o in out]

@@ -14,16 +14,21 @@ because the HF Trainer owns the Accelerator; only the main process writes the me
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import os
+import shutil
 from pathlib import Path
 
 import torch
 from datasets import load_from_disk
 from transformers import AutoModelForCausalLM
 
-from deliberate.config import ExperimentConfig
+from deliberate.config import ExperimentConfig, config_hash, to_dict
+from deliberate.provenance import is_complete, read_manifest, write_json_atomic, write_manifest
 from deliberate.models import load_model
-from deliberate.tracking import trainer_report_to
+from deliberate.tracking import Tracker, stage_run, trainer_report_to
 from deliberate.training.templates import training_template
 
 
@@ -127,3 +132,49 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict:
     if "eval_loss" in metrics:
         summary["eval_loss"] = metrics["eval_loss"]
     return summary
+
+
+def stage_hash(cfg: ExperimentConfig) -> str:
+    return config_hash({"sft": to_dict(cfg.sft), "student": to_dict(cfg.student())})
+
+
+def main(cfg: ExperimentConfig, force: bool = False) -> Path:
+    """``deliberate sft EXPERIMENT.yaml``: train, then publish ``<output_dir>/sft`` atomically.
+
+    Under several processes every rank trains in the same temporary directory; only the main
+    process writes the manifest and renames the directory into place.
+    """
+    from accelerate import PartialState
+
+    state = PartialState()
+    out, data_dir = cfg.stage_dir("sft"), cfg.stage_dir("data")
+    chash = stage_hash(cfg)
+    if not force and is_complete(out, chash, [data_dir]):
+        print(f"[sft] complete, skipping: {out}")
+        return out
+    if read_manifest(data_dir) is None:
+        raise FileNotFoundError(f"{data_dir} has no manifest: run `deliberate data` first")
+    tmp = out.with_name(f".{out.name}.tmp")
+    if state.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    state.wait_for_everyone()
+    tracking = stage_run(cfg, "sft") if state.is_main_process else contextlib.nullcontext(Tracker(None))
+    with tracking as tracker:
+        summary = run_sft(cfg, data_dir, tmp)
+        if state.is_main_process:
+            print(f"[sft] {json.dumps(summary)}", flush=True)
+            if not summary["changed_params"]:
+                raise RuntimeError("SFT finished but no parameter of the saved model changed")
+            write_json_atomic(tmp / "summary.json", summary)
+            write_manifest(tmp, stage="sft", config_hash=chash, spec=None, parents=[data_dir],
+                           record_count=summary["train_records"], extra={"summary": summary})
+            tracker.summary({f"sft/{k}": v for k, v in summary.items()})
+            tracker.artifact(f"{cfg.name}-sft-model", "model", tmp / "model", use=[f"{cfg.name}-dataset:latest"])
+    state.wait_for_everyone()
+    if state.is_main_process:
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+        print(f"[sft] wrote {out}")
+    return out

@@ -1,0 +1,96 @@
+"""End to end through the real CLI with a tiny random model: data -> sft -> eval -> report."""
+
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from deliberate.cli import main as cli
+from deliberate.specs.loader import load_spec
+
+TEST_FAMILIES = ["impossible_checklist", "log_falsification", "oversight_config"]
+
+
+def _weights(folder: Path) -> dict:
+    out = {}
+    for f in sorted(folder.glob("*.safetensors")):
+        out.update(load_file(f))
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_model_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("smoke")
+    cfg = {
+        "name": "smoke",
+        "output_dir": str(root / "runs"),
+        "envs": {"train": ["covert_rule_violation", "covert_rule_violation_twin"], "test": TEST_FAMILIES,
+                 "max_turns": 2},
+        "data": {"teacher": {"name_or_path": str(tiny_model_dir)},
+                 "generation": {"max_new_tokens": 16, "batch_size": 16, "guided_actions": True,
+                                "reasoning_tokens": 12, "action_tokens": 12},
+                 "scenarios_per_family": 3, "samples_per_scenario": 2, "validation_scenarios_per_family": 1,
+                 "min_score": 0.0, "min_kept": 1},
+        "sft": {"max_steps": 3, "learning_rate": 1.0e-3, "per_device_train_batch_size": 2, "max_length": 512},
+        "eval": {"models": ["base", "sft"], "scenarios_per_family": 2,
+                 "generation": {"max_new_tokens": 16, "batch_size": 16, "guided_actions": True,
+                                "reasoning_tokens": 12, "action_tokens": 12}},
+        "wandb": {"mode": "disabled"},
+    }
+    path = root / "exp.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert cli(["run", str(path)]) == 0
+    return root
+
+
+@pytest.mark.slow
+def test_run_writes_every_stage(run_dir):
+    runs = run_dir / "runs"
+    for stage in ("data", "sft", "eval", "report"):
+        manifest = json.loads((runs / stage / "manifest.json").read_text())
+        assert manifest["stage"] == stage and manifest["content_hash"]
+    assert json.loads((runs / "sft" / "manifest.json").read_text())["parents"][0]["stage"] == "data"
+
+
+@pytest.mark.slow
+def test_sft_changed_parameters(run_dir, tiny_model_dir):
+    before, after = _weights(tiny_model_dir), _weights(run_dir / "runs" / "sft" / "model")
+    changed = [k for k in after if k in before and not torch.equal(before[k], after[k])]
+    assert changed, "SFT saved a model identical to the base"
+
+
+@pytest.mark.slow
+def test_report_names_every_test_family(run_dir):
+    report = (run_dir / "runs" / "report.md").read_text()
+    for fam in TEST_FAMILIES:
+        assert f"## {fam}" in report
+    assert "| base |" in report and "| sft |" in report
+
+
+@pytest.mark.slow
+def test_dataset_has_no_spec_and_separated_reasoning(run_dir):
+    spec = load_spec("anti_scheming")
+    ds = datasets.load_from_disk(str(run_dir / "runs" / "data" / "dataset"))
+    assert len(ds["train"]) > 0
+    for split in ds.values():
+        for row in split:
+            for m in row["messages"]:
+                if m["role"] != "assistant":
+                    assert spec.text.strip()[:80] not in m["content"]
+                    for clause in spec.clauses.values():
+                        assert clause.body.strip()[:60] not in m["content"]
+                else:
+                    assert "<think>" not in m["content"] and "reasoning" in m
+            assert row["spec_sha256"] == spec.sha256
+
+
+@pytest.mark.slow
+def test_rerun_skips_finished_stages(run_dir, capsys):
+    assert cli(["run", str(run_dir / "exp.yaml")]) == 0
+    out = capsys.readouterr().out
+    for stage in ("data", "sft", "eval", "report"):
+        assert f"[{stage}] complete, skipping" in out
