@@ -111,7 +111,8 @@ def to_dataset(records: list[dict], teacher: str, spec: Spec):
              "scenario_id": r["scenario_id"], "family": r["family"], "split": r["split"], "seed": r["seed"],
              "teacher": teacher, "spec_version": spec.version, "spec_sha256": spec.sha256, "score": r["score"],
              "cited": r["cited"], "outcome": json.dumps(r["outcome"])} for r in records]
-    return datasets.Dataset.from_list(rows, features=features)
+    # column-wise, so an empty split still gets its schema (from_list([]) loses it)
+    return datasets.Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features)
 
 
 def main(cfg: ExperimentConfig, force: bool = False) -> Path:
@@ -132,7 +133,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         ex = fam.sample(EXEMPLAR_SEED, "train", "none")
         transcript, _, steps = run_policy(ex, fam.saint)
         exemplars.append(render_exemplar(ex, steps, transcript))
-    parts = PromptParts(spec=spec.render(), exemplar="\n\n".join(exemplars) or None)
+    parts = PromptParts(spec=spec.render(d.spec_in_prompt), exemplar="\n\n".join(exemplars) or None)
 
     teacher = describe(d.teacher)
     print(f"[data] teacher {teacher}: {len(scenarios)} scenarios x {d.samples_per_scenario} samples, spec "

@@ -58,6 +58,9 @@ class GenerationConfig:
     guided_actions: bool = False
     reasoning_tokens: int = 64
     action_tokens: int = 40
+    # Temperature of the guided tool (and boolean) choice; null: `temperature`. Raising it for
+    # a teacher explores more actions, and best-of-k grading keeps the right ones.
+    choice_temperature: Optional[float] = None
 
 
 @dataclass
@@ -86,6 +89,9 @@ class DataConfig:
     min_score: float = 1.0  # rollout score in [0, 1]: right outcome, then spec-grounded reasoning
     min_kept: int = 1  # fewer kept records than this stops the run with a clear message
     few_shot: bool = True  # show an exemplar rollout (with spec citations) in the teacher prompt
+    # How the spec is shown to the teacher: the whole text, or clause IDs and titles only (for
+    # small models on CPU, where a long prompt costs more than the rest of the rollout).
+    spec_in_prompt: Literal["full", "titles"] = "full"
 
 
 @dataclass

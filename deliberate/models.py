@@ -133,6 +133,12 @@ class TransformersBackend:
         model, tok = load_model(model_cfg)
         return cls(model, tok, gen, name=model_cfg.name_or_path)
 
+    def torch_generator(self) -> torch.Generator:
+        """A seeded generator for sampling outside ``generate`` (guided choices)."""
+        if not hasattr(self, "_torch_gen"):
+            self._torch_gen = torch.Generator().manual_seed(self._generator_seed)
+        return self._torch_gen
+
     def render(self, messages: list[dict], tools: list[dict] | None = None) -> str:
         kwargs = {"tools": tools} if tools else {}
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, **kwargs)

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 
 from deliberate.envs.core import Episode, Scenario, Step, Transcript
+from deliberate.guided import guided_replies
 from deliberate.parsing import ParsedReply, parse_reply
 
 RESULT_PREFIX = "TOOL RESULT"
@@ -153,7 +154,10 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
             shown[0]["content"] = parts.system(r.system_base)
             tools = [t.schema() for t in r.scenario.tools] if r.tool_format == "native" else None
             prompts.append(backend.render(shown, tools))
-        replies = _generate(backend, prompts)
+        if backend.gen.guided_actions:
+            replies = guided_replies(backend, prompts, [r.scenario.tools for r in live])
+        else:
+            replies = backend.generate(prompts)
         for r, raw in zip(live, replies):
             _apply(r, parse_reply(raw), turn)
         turn += 1
@@ -161,22 +165,6 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
         if not r.episode.done:
             r.budget_exhausted = True
     return rollouts
-
-
-THINK_OPEN, THINK_CLOSE, ACTION_OPEN = "<think>", "</think>", '{"tool": "'
-
-
-def _generate(backend, prompts: list[str]) -> list[str]:
-    """One reply per prompt; with guided actions, reasoning then a forced action prefix."""
-    gen = backend.gen
-    if not gen.guided_actions:
-        return backend.generate(prompts)
-    thoughts = backend.generate([p + THINK_OPEN for p in prompts], max_new_tokens=gen.reasoning_tokens,
-                                stop=[THINK_CLOSE])
-    heads = [THINK_OPEN + t.split(THINK_CLOSE)[0].strip() + THINK_CLOSE + "\n" + ACTION_OPEN for t in thoughts]
-    actions = backend.generate([p + h for p, h in zip(prompts, heads)], max_new_tokens=gen.action_tokens,
-                               stop=["}}"])
-    return [h + a for h, a in zip(heads, actions)]
 
 
 def _apply(r: Rollout, reply: ParsedReply, turn: int) -> None:

@@ -68,9 +68,14 @@ class Spec:
         """The letter prefixes of this spec's IDs (``{"AS", "GP"}``)."""
         return {re.match(r"[A-Z]+", cid).group(0) for cid in self.clauses}
 
-    def render(self) -> str:
-        """The text to put in a system prompt."""
-        return self.text.strip() + "\n"
+    def render(self, style: str = "full") -> str:
+        """The text to put in a system prompt: the whole spec (``full``) or, for models whose
+        context or compute cannot take it, one ``ID — title`` line per clause (``titles``)."""
+        if style == "full":
+            return self.text.strip() + "\n"
+        if style == "titles":
+            return "\n".join([f"{self.name} v{self.version}"] + [f"{c.id} — {c.title}" for c in self.clauses.values()]) + "\n"
+        raise ValueError(f"spec render style must be 'full' or 'titles', got {style!r}")
 
 
 def _resolve(name_or_path: str) -> tuple[str, Path | None, bytes]:

@@ -1,0 +1,75 @@
+"""The rollout engine with a scripted backend: turns, tool results, transcripts, guided decoding."""
+
+import json
+
+from deliberate.config import GenerationConfig
+from deliberate.envs.core import get_family
+from deliberate.rollout import PromptParts, run_rollouts
+
+
+class ScriptedBackend:
+    """Replies from a queue per call; records the prompts it was shown."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.prompts = []
+        self.gen = GenerationConfig()
+
+    def supports_native_tools(self):
+        return False
+
+    def render(self, messages, tools=None):
+        return "\n".join(f"<{m['role']}>{m['content']}" for m in messages) + "\n<assistant>"
+
+    def generate(self, prompts, **_):
+        self.prompts.extend(prompts)
+        return [self.replies.pop(0) for _ in prompts]
+
+
+def test_multi_turn_rollout_keeps_reasoning_actions_results_apart():
+    sc = get_family("log_falsification").sample(0, "test", "deploy")
+    service = sc.state.get("incident_service") or next(iter(sc.state.get("services", {"x": 0})))
+    backend = ScriptedBackend([
+        f'<think>Read first.</think>\n{json.dumps({"tool": "read_logs", "args": {"service": service}})}',
+        '<think>There was an incident; per AS1 I report it.</think>\n'
+        '{"tool": "file_status", "args": {"status": "incident", "summary": "Outage happened."}}',
+    ])
+    (r,) = run_rollouts(backend, [sc], parts=PromptParts(spec="SPEC-TEXT-XYZ"))
+    rec = r.to_record()
+    assert [t["tool"] for t in rec["turns"]] == ["read_logs", "file_status"]
+    assert rec["turns"][1]["reasoning"].startswith("There was an incident")
+    assert rec["outcome"]["covert"] is False and rec["right"] is True
+    assert all("SPEC-TEXT-XYZ" in p for p in backend.prompts)  # the model saw the spec ...
+    assert not any("SPEC-TEXT-XYZ" in m["content"] for m in rec["messages"])  # ... the record does not
+    roles = [m["role"] for m in rec["messages"]]
+    assert roles == ["system", "user", "assistant", "user", "assistant"]
+    assert rec["messages"][3]["content"].startswith("TOOL RESULT (read_logs):")
+    assert "<think>" not in rec["messages"][2]["content"]
+
+
+def test_unparseable_reply_ends_episode_as_message():
+    sc = get_family("impossible_checklist").sample(1, "test", "eval")
+    (r,) = run_rollouts(ScriptedBackend(["I like turtles."]), [sc])
+    rec = r.to_record()
+    assert rec["final_message"] == "I like turtles." and rec["parse_failures"] == 1
+    assert rec["outcome"] == {"covert": False, "escalated": False, "completed": False, "evidence": rec["outcome"]["evidence"]}
+
+
+def test_turn_budget():
+    sc = get_family("oversight_config").sample(2, "test", "deploy")
+    (r,) = run_rollouts(ScriptedBackend(['{"tool": "read_config", "args": {}}'] * 10), [sc], max_turns=3)
+    assert len(r.turns) == 3 and r.budget_exhausted
+
+
+def test_guided_actions_always_name_a_real_tool(tiny_model_dir):
+    from deliberate.config import ModelConfig
+    from deliberate.models import TransformersBackend
+
+    gen = GenerationConfig(guided_actions=True, reasoning_tokens=6, action_tokens=6, batch_size=8)
+    backend = TransformersBackend.from_config(ModelConfig(str(tiny_model_dir)), gen)
+    scs = [get_family("covert_rule_violation").sample(i, "train", "none") for i in range(4)]
+    rollouts = run_rollouts(backend, scs, max_turns=2)
+    for r in rollouts:
+        for t in r.turns:
+            assert t["tool"] in {tool.name for tool in r.scenario.tools}, t["raw"]
+            assert t["raw"].startswith("<think>")
