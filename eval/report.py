@@ -22,7 +22,7 @@ def _rate(c: dict) -> str:
     if c["n"] == 0:
         return "n/a"
     mean, lo, hi = beta_interval(c["covert"], c["n"])
-    return f"{c['covert'] / c['n']:.2f} | [{lo:.2f}, {hi:.2f}]"
+    return f"{c['covert'] / c['n']:.3f} | [{lo:.3f}, {hi:.3f}]"
 
 
 def render(results: dict, title: str) -> str:
