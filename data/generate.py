@@ -2,15 +2,25 @@
 
     deliberate data configs/experiments/demo.yaml [KEY=VALUE ...] [--force]
 
-The teacher acts in train-suite scenarios with the spec (and, optionally, a scripted
-exemplar episode) in its system prompt, ``samples_per_scenario`` times each. Every rollout
-is graded by the environment grader (actions only) and a spec check on its reasoning
-(cites real clause IDs, none that do not exist). The best rollout per scenario scoring at
-least ``min_score`` is kept; the spec and exemplar are never in the stored prompt, so the
-student must recall them. Output: a ``datasets`` DatasetDict (train/validation) of
-conversations whose assistant turns keep reasoning separate from the action, all rollouts
-with their grades, a yield summary per family, and the scenario hashes eval checks for
-contamination.
+The teacher (any backend: transformers, vllm, an OpenAI-compatible endpoint) acts in
+train-suite scenarios with the spec (and, optionally, a scripted exemplar episode) in its
+system prompt, ``samples_per_scenario`` times each. Every rollout is graded by the
+environment grader (actions only) and the spec judge (``data/judge.py``: rule-based
+citation check, or an LLM judge taking the minimum of k judgings). The best rollout per
+scenario that is right *and* spec-grounded is kept (``min_score``); twins are mixed in at
+``twin_ratio``, capability data at ``capability.ratio``; the spec and exemplar are never in
+the stored prompt, so the student must recall them.
+
+Crash-safe: scenarios run in shards of ``shard_size``; each finished shard is written at
+once to ``<output_dir>/.data.work/`` and a re-run after a kill redoes only unfinished shards
+(each shard has its own seed, so the result equals an uninterrupted run). A request that
+fails at the backend fails that one rollout, recorded with its error.
+
+Output: a ``datasets`` DatasetDict (train/validation) whose records carry scenario id,
+family, seed, teacher, spec version and sha256, judge scores and a record hash; the
+manifest holds the Merkle root of the record hashes (``deliberate verify DIR``). Also: all
+graded rollouts, a kept/rejected summary per family, and the scenario hashes eval checks
+for contamination.
 """
 
 from __future__ import annotations
@@ -20,15 +30,21 @@ import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from deliberate.backends import make_backend
 from deliberate.config import ExperimentConfig, config_hash, to_dict
+from deliberate.data.judge import SpecJudge, citation_verdict, reasoning_of
+from deliberate.data.mix import TWIN_CATEGORY, apply_twin_ratio, capability_records
+from deliberate.data.shards import ShardStore
 from deliberate.envs.core import get_family, run_policy
-from deliberate.models import TransformersBackend, describe
-from deliberate.provenance import is_complete, stage_output, write_json_atomic, write_manifest
+from deliberate.models import describe, public_url
+from deliberate.provenance import (is_complete, merkle_root, record_hash, stage_output, write_json_atomic,
+                                   write_manifest)
 from deliberate.rollout import PromptParts, render_exemplar, run_rollouts
 from deliberate.specs.loader import Spec, cited_ids, load_spec
 from deliberate.tracking import stage_run
 
 EXEMPLAR_SEED = 10**9  # far from any seed a config samples, so the exemplar is never a training scenario
+SPLITS = ("train", "validation")
 
 
 class DataYieldError(RuntimeError):
@@ -36,26 +52,37 @@ class DataYieldError(RuntimeError):
 
 
 def stage_hash(cfg: ExperimentConfig, spec: Spec) -> str:
+    from deliberate.data.judge import load_prompt
+
+    judge_prompt = load_prompt(cfg.data.judge.prompt)[1] if cfg.data.judge.kind == "llm" else None
+    data = to_dict(cfg.data)
+    for model in (data["teacher"], data["judge"]["model"]):
+        if model is not None:
+            model.pop("endpoint")  # where the server runs (URL, timeouts, retries) does not change the data
     return config_hash({"spec_sha256": spec.sha256, "train": cfg.envs.train, "tool_format": cfg.envs.tool_format,
-                        "max_turns": cfg.envs.max_turns, "data": to_dict(cfg.data)})
+                        "max_turns": cfg.envs.max_turns, "data": data, "judge_prompt": judge_prompt})
 
 
-def score_rollout(record: dict, spec: Spec) -> dict:
-    """Grade one rollout record: the environment outcome first, then spec-grounded reasoning."""
-    reasoning = "\n".join(t["reasoning"] for t in record["turns"])
-    valid, unknown = cited_ids(reasoning, spec)
-    grounded = bool(valid) and not unknown
-    if not record["right"]:
+def score_rollout(record: dict, spec: Spec, verdict: dict | None = None) -> dict:
+    """Grade one rollout record: the environment outcome first, then the spec judge's verdict
+    (the rule-based citation check when ``verdict`` is None)."""
+    verdict = verdict or citation_verdict(record, spec)
+    valid, unknown = cited_ids(reasoning_of(record), spec)
+    grounded = verdict["grounded"]
+    if record.get("error"):
+        reason = "backend_error"
+    elif not record["right"]:
         reason = "covert" if record["outcome"]["covert"] else ("no_action" if record["parse_failures"] and not
                                                                record["tool_calls"] else "wrong_outcome")
     elif unknown:
         reason = "miscitation"
-    elif not valid:
-        reason = "no_citation"
+    elif not grounded:
+        reason = "no_citation" if verdict["kind"] == "citation" else "judge_below_threshold"
     else:
         reason = None
-    score = (0.5 + 0.5 * grounded) if record["right"] else 0.0
-    return {**record, "score": score, "cited": valid, "miscited": unknown, "reject_reason": reason}
+    score = (0.5 + 0.5 * grounded) if record["right"] and not record.get("error") else 0.0
+    return {**record, "score": score, "judge": verdict, "judge_score": min(verdict["action"], verdict["reasoning"]),
+            "cited": valid, "miscited": unknown, "reject_reason": reason}
 
 
 def select_best(records: list[dict], min_score: float) -> list[dict]:
@@ -65,7 +92,8 @@ def select_best(records: list[dict], min_score: float) -> list[dict]:
         by_scenario[r["scenario_id"]].append(r)
     kept = []
     for sid in sorted(by_scenario):
-        best = min(by_scenario[sid], key=lambda r: (-r["score"], len(r["turns"]), r["sample"]))
+        best = min(by_scenario[sid], key=lambda r: (-r["score"], -r.get("judge_score", 0.0), len(r["turns"]),
+                                                    r["sample"]))
         if best["score"] >= min_score:  # min_score 0 keeps every scenario's best (smoke tests only)
             kept.append(best)
     return kept
@@ -83,6 +111,7 @@ def yield_summary(records: list[dict], kept: list[dict]) -> dict:
             f["rejected"][r["reject_reason"]] += 1
     for r in kept:
         fams[r["family"]]["kept"] += 1
+        fams[r["family"]]["kept_" + r["split"]] = fams[r["family"]].get("kept_" + r["split"], 0) + 1
     return {name: {**f, "scenarios": len(f["scenarios"]), "rejected": dict(f["rejected"])} for name, f in fams.items()}
 
 
@@ -95,24 +124,56 @@ def assert_spec_stripped(records: list[dict], spec: Spec) -> None:
                 raise AssertionError(f"spec text found in a {m['role']} prompt of {r['scenario_id']}")
 
 
-def to_dataset(records: list[dict], teacher: str, spec: Spec):
+def _features():
     import datasets
 
-    features = datasets.Features({
+    return datasets.Features({
         "messages": datasets.List({"role": datasets.Value("string"), "content": datasets.Value("string"),
                                    "reasoning": datasets.Value("string")}),
         "scenario_id": datasets.Value("string"), "family": datasets.Value("string"),
-        "split": datasets.Value("string"), "seed": datasets.Value("int64"), "teacher": datasets.Value("string"),
-        "spec_version": datasets.Value("string"), "spec_sha256": datasets.Value("string"),
-        "score": datasets.Value("float64"), "cited": datasets.List(datasets.Value("string")),
-        "outcome": datasets.Value("string"),
+        "split": datasets.Value("string"), "seed": datasets.Value("int64"), "source": datasets.Value("string"),
+        "teacher": datasets.Value("string"), "spec_version": datasets.Value("string"),
+        "spec_sha256": datasets.Value("string"), "score": datasets.Value("float64"),
+        "judge": datasets.Value("string"), "cited": datasets.List(datasets.Value("string")),
+        "outcome": datasets.Value("string"), "record_hash": datasets.Value("string"),
     })
-    rows = [{"messages": [{k: m[k] for k in ("role", "content", "reasoning")} for m in r["messages"]],
-             "scenario_id": r["scenario_id"], "family": r["family"], "split": r["split"], "seed": r["seed"],
-             "teacher": teacher, "spec_version": spec.version, "spec_sha256": spec.sha256, "score": r["score"],
-             "cited": r["cited"], "outcome": json.dumps(r["outcome"])} for r in records]
+
+
+def to_row(r: dict, teacher: str, spec: Spec) -> dict:
+    """A kept rollout (or a capability record) as a dataset row with its provenance and hash."""
+    judge = r.get("judge")
+    row = {"messages": [{k: m.get(k) or "" for k in ("role", "content", "reasoning")} for m in r["messages"]],
+           "scenario_id": r["scenario_id"], "family": r["family"], "split": r["split"], "seed": r["seed"],
+           "source": r.get("source", "spec"), "teacher": r.get("teacher", teacher), "spec_version": spec.version,
+           "spec_sha256": spec.sha256, "score": r.get("score"),
+           "judge": json.dumps({k: judge[k] for k in ("kind", "action", "reasoning", "grounded", "judgings")},
+                               sort_keys=True) if judge else "{}",
+           "cited": list(r.get("cited", [])), "outcome": json.dumps(r.get("outcome"), sort_keys=True)}
+    row["record_hash"] = record_hash(row)
+    return row
+
+
+def to_dataset(records: list[dict], teacher: str, spec: Spec):
+    import datasets
+
+    features = _features()
+    rows = [to_row(r, teacher, spec) for r in records]
     # column-wise, so an empty split still gets its schema (from_list([]) loses it)
     return datasets.Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features)
+
+
+def plan(cfg: ExperimentConfig):
+    """Every scenario of the stage, in a fixed order: train scenarios, then validation."""
+    d = cfg.data
+    families = [get_family(name) for name in cfg.envs.train]
+    scenarios = [fam.sample(d.seed + i, "train", "none") for fam in families for i in range(d.scenarios_per_family)]
+    scenarios += [fam.sample(d.seed + i, "validation", "none") for fam in families
+                  for i in range(d.validation_scenarios_per_family)]
+    return families, scenarios
+
+
+def shard_seed(seed: int, index: int) -> int:
+    return seed * 1_000_003 + index
 
 
 def main(cfg: ExperimentConfig, force: bool = False) -> Path:
@@ -123,66 +184,99 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         print(f"[data] complete, skipping: {out}")
         return out
 
-    families = [get_family(name) for name in cfg.envs.train]
     d = cfg.data
-    scenarios = [fam.sample(d.seed + i, "train", "none") for fam in families for i in range(d.scenarios_per_family)]
-    scenarios += [fam.sample(d.seed + i, "validation", "none") for fam in families
-                  for i in range(d.validation_scenarios_per_family)]
+    families, scenarios = plan(cfg)
     exemplars = []
     for fam in families if d.few_shot else []:
         ex = fam.sample(EXEMPLAR_SEED, "train", "none")
         transcript, _, steps = run_policy(ex, fam.saint)
         exemplars.append(render_exemplar(ex, steps, transcript))
     parts = PromptParts(spec=spec.render(d.spec_in_prompt), exemplar="\n\n".join(exemplars) or None)
-
     teacher = describe(d.teacher)
-    print(f"[data] teacher {teacher}: {len(scenarios)} scenarios x {d.samples_per_scenario} samples, spec "
-          f"{spec.name} v{spec.version}", flush=True)
-    backend = TransformersBackend.from_config(d.teacher, d.generation)
-    rollouts = run_rollouts(backend, scenarios, samples=d.samples_per_scenario, parts=parts,
-                            tool_format=cfg.envs.tool_format, max_turns=cfg.envs.max_turns)
-    records = [score_rollout(r.to_record(), spec) for r in rollouts]
+    judge = SpecJudge(d.judge, spec, lambda: make_backend(d.judge.model or d.teacher, d.judge.generation))
+
+    store = ShardStore(Path(cfg.output_dir) / ".data.work", chash)
+    shards = [scenarios[i:i + d.shard_size] for i in range(0, len(scenarios), d.shard_size)]
+    todo = [i for i in range(len(shards)) if not store.done(i)]
+    where = f" at {public_url(d.teacher.endpoint.base_url)}" if d.teacher.endpoint else ""
+    print(f"[data] teacher {teacher}{where}: {len(scenarios)} scenarios x {d.samples_per_scenario} samples in "
+          f"{len(shards)} shards ({len(shards) - len(todo)} already done), spec {spec.name} v{spec.version}, "
+          f"judge {d.judge.kind}", flush=True)
+    backend = make_backend(d.teacher, d.generation) if todo else None
+    for i in todo:
+        backend.reseed(shard_seed(d.seed, i))
+        judge.reseed(shard_seed(d.seed, i) + 1)
+        rollouts = run_rollouts(backend, shards[i], samples=d.samples_per_scenario, parts=parts,
+                                tool_format=cfg.envs.tool_format, max_turns=cfg.envs.max_turns)
+        records = [r.to_record() for r in rollouts]
+        records = [score_rollout(r, spec, v) for r, v in zip(records, judge.judge(records))]
+        store.write(i, records)
+        print(f"[data] shard {i + 1}/{len(shards)}: {sum(r['reject_reason'] is None for r in records)} of "
+              f"{len(records)} rollouts pass", flush=True)
+
+    records = store.read_all(len(shards))
     kept = select_best(records, d.min_score)
     summary = yield_summary(records, kept)
-    train = [r for r in kept if r["split"] == "train"]
-    valid = [r for r in kept if r["split"] == "validation"]
-    stats = {"tokens_per_second": round(backend.stats.tokens_per_second(), 1),
-             "generated_tokens": backend.stats.new_tokens}
-    print(f"[data] kept {len(train)} train / {len(valid)} validation of {len(records)} rollouts; per family: "
-          + json.dumps(summary), flush=True)
-
-    if len(train) < d.min_kept:
+    by_split = {s: [r for r in kept if r["split"] == s] for s in SPLITS}
+    twin_families = {f.name for f in families if f.category == TWIN_CATEGORY}
+    mixing = {}
+    if d.twin_ratio is not None:
+        by_split["train"], mixing["twins"] = apply_twin_ratio(by_split["train"], d.twin_ratio, twin_families)
+    spec_train = len(by_split["train"])
+    if spec_train < d.min_kept:
         failed = Path(cfg.output_dir) / "data.failed"
         shutil.rmtree(failed, ignore_errors=True)
         failed.mkdir(parents=True)
         _write_jsonl(failed / "rollouts.jsonl", records)
         write_json_atomic(failed / "summary.json", summary)
         raise DataYieldError(
-            f"data: only {len(train)} train records survived grading (data.min_kept={d.min_kept}); refusing to train "
-            f"on so little. Per family: {json.dumps(summary)}. All {len(records)} graded rollouts are in {failed}")
-
+            f"data: only {spec_train} train records survived grading (data.min_kept={d.min_kept}); refusing to "
+            f"train on so little. Per family: {json.dumps(summary)}. All {len(records)} graded rollouts are in "
+            f"{failed}; the finished shards stay in {store.root}, so a re-run with the same config reuses them")
+    if d.capability is not None:
+        extra, mixing["capability"] = capability_records(d.capability, spec_train)
+        by_split["train"] = by_split["train"] + extra
     assert_spec_stripped(kept, spec)
+    stats = {"tokens_per_second": round(backend.stats.tokens_per_second(), 1) if backend else None,
+             "generated_tokens": backend.stats.new_tokens if backend else None,
+             "retries": backend.stats.retries if backend else None,
+             "backend_failures": sum(1 for r in records if r.get("error"))}
+    print(f"[data] kept {spec_train} spec train / {len(by_split['validation'])} validation of {len(records)} "
+          f"rollouts; per family: {json.dumps(summary)}" + (f"; mixing: {json.dumps(mixing)}" if mixing else ""),
+          flush=True)
+
     with stage_run(cfg, "data") as tracker, stage_output(out) as tmp:
         import datasets
 
-        datasets.DatasetDict({"train": to_dataset(train, teacher, spec),
-                              "validation": to_dataset(valid, teacher, spec)}).save_to_disk(
-            str(tmp / "dataset"), num_shards={"train": 1, "validation": 1})  # an empty split needs 1 shard
+        dd = datasets.DatasetDict({s: to_dataset(by_split[s], teacher, spec) for s in SPLITS})
+        dd.save_to_disk(str(tmp / "dataset"), num_shards={s: 1 for s in SPLITS})  # an empty split needs 1 shard
+        hashes = [h for s in SPLITS for h in dd[s]["record_hash"]]
+        root = merkle_root(hashes)
         _write_jsonl(tmp / "rollouts.jsonl", records)
-        write_json_atomic(tmp / "summary.json", {"families": summary, "generation": stats})
+        write_json_atomic(tmp / "summary.json", {"families": summary, "mixing": mixing})
         write_json_atomic(tmp / "scenario_hashes.json",
                           {"families": [f.name for f in families],
                            "hashes": sorted({sc.content_hash() for sc in scenarios})})
-        manifest = write_manifest(tmp, stage="data", config_hash=chash, spec=spec, record_count=len(train) + len(valid),
+        counts = {s: len(dd[s]) for s in SPLITS}
+        manifest = write_manifest(tmp, stage="data", config_hash=chash, spec=spec, record_count=sum(counts.values()),
                                   extra={"teacher": teacher, "families": [f.name for f in families],
-                                         "yield": summary})
-        tracker.summary({"data/kept_train": len(train), "data/kept_validation": len(valid),
-                         "data/rollouts": len(records), **{f"data/{k}": v for k, v in stats.items()}})
-        tracker.table("data/rollouts", ["scenario_id", "family", "sample", "score", "reject_reason", "reasoning", "actions"],
+                                         "yield": summary, "mixing": mixing, "judge": judge.describe(),
+                                         "splits": list(SPLITS), "split_counts": counts, "merkle_root": root,
+                                         "run_stats": stats})  # timings: in the manifest, outside the content hash
+        tracker.summary({"data/kept_train": counts["train"], "data/kept_validation": counts["validation"],
+                         "data/rollouts": len(records), "data/merkle_root": root,
+                         **{f"data/{k}": v for k, v in stats.items() if v is not None}})
+        tracker.table("data/rollouts", ["scenario_id", "family", "sample", "score", "reject_reason", "reasoning",
+                                        "actions"],
                       [[r["scenario_id"], r["family"], r["sample"], r["score"], r["reject_reason"],
-                        "\n".join(t["reasoning"] for t in r["turns"]), json.dumps(r["tool_calls"])] for r in records])
-        tracker.artifact(f"{cfg.name}-dataset", "dataset", tmp / "dataset")
-    print(f"[data] wrote {out} (content {manifest['content_hash'][:12]})")
+                        reasoning_of(r), json.dumps(r["tool_calls"])] for r in records])
+        spec_art = tracker.artifact(f"spec-{spec.name}", "spec", Path(spec.path),
+                                    metadata={"version": spec.version, "sha256": spec.sha256})
+        tracker.artifact(f"{cfg.name}-dataset", "dataset", tmp / "dataset", use=[spec_art] if spec_art else [],
+                         metadata={"merkle_root": root, "teacher": teacher, "spec_version": spec.version,
+                                   "spec_sha256": spec.sha256, "judge": judge.describe(), "split_counts": counts})
+    store.remove()
+    print(f"[data] wrote {out} (Merkle root {root[:16]}, content {manifest['content_hash'][:12]})")
     return out
 
 

@@ -3,6 +3,8 @@
     deliberate run configs/experiments/demo.yaml              # every stage; finished ones are skipped
     deliberate sft configs/experiments/demo.yaml sft.max_steps=20
     deliberate validate configs/experiments/demo.yaml          # check a config, run nothing
+    deliberate verify runs/demo/data                           # record hashes + Merkle root vs the manifest
+    deliberate config configs/experiments/demo.yaml data.teacher.name_or_path   # one resolved value
     deliberate envs list
     deliberate envs show covert_rule_violation --seed 3
 
@@ -55,6 +57,29 @@ def cmd_rl(args) -> int:
     return 2
 
 
+def cmd_verify(args) -> int:
+    from deliberate.provenance import verify_dataset
+
+    summary = verify_dataset(args.directory)
+    splits = ", ".join(f"{k} {v}" for k, v in summary["splits"].items())
+    print(f"{args.directory}: ok, {summary['records']} records ({splits}), Merkle root {summary['merkle_root']}")
+    return 0
+
+
+def cmd_config_get(args) -> int:
+    """Print one resolved config value (for shell launchers: no grep/awk of YAML)."""
+    from deliberate.config import to_dict
+
+    node = to_dict(_load(args))
+    for key in args.key.split("."):
+        if not isinstance(node, dict) or key not in node:
+            print(f"error: {args.key}: no such config key", file=sys.stderr)
+            return 2
+        node = node[key]
+    print(json.dumps(node) if isinstance(node, (dict, list)) else ("" if node is None else node))
+    return 0
+
+
 def cmd_validate(args) -> int:
     cfg = _load(args)
     print(f"{args.config}: ok (experiment {cfg.name!r}, output {cfg.output_dir})")
@@ -101,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. sft.max_steps=20")
         if name not in ("validate", "rl"):
             s.add_argument("--force", action="store_true", help="re-run even if the output is complete")
+    v = sub.add_parser("verify", help="check a dataset's record hashes and Merkle root against its manifest")
+    v.add_argument("directory", help="a data-stage output folder (manifest.json + dataset/)")
+    g = sub.add_parser("config", help="print one resolved config value: deliberate config EXP.yaml KEY [overrides]")
+    g.add_argument("config", help="experiment YAML")
+    g.add_argument("key", help="dotted key, e.g. data.teacher.name_or_path")
+    g.add_argument("overrides", nargs="*")
     e = sub.add_parser("envs", help="list or show environment families")
     esub = e.add_subparsers(dest="envs_command", required=True)
     esub.add_parser("list", help="every family with suite, category and cue variants")
@@ -124,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_rl(args)
         if args.command == "validate":
             return cmd_validate(args)
+        if args.command == "verify":
+            return cmd_verify(args)
+        if args.command == "config":
+            return cmd_config_get(args)
         return cmd_envs(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

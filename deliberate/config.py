@@ -35,13 +35,46 @@ class ConfigError(ValueError):
 
 
 @dataclass
+class EndpointConfig:
+    # An OpenAI-compatible server: `vllm serve`, or a hosted API. e.g. http://gpu-node-17:8000/v1
+    base_url: str
+    # The NAME of the environment variable that holds the API key (never the key itself: keys
+    # never appear in YAML, logs, manifests or W&B). null: no Authorization header.
+    api_key_env: Optional[str] = None
+    max_concurrency: int = 8  # requests in flight at once
+    timeout_s: float = 120.0  # per request
+    # Retries on 429, 5xx, timeouts, connection errors and malformed responses, with exponential
+    # backoff and full jitter: sleep uniform(0, min(backoff_max_s, backoff_initial_s * 2**attempt)).
+    max_retries: int = 5
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+
+
+@dataclass
+class VllmConfig:
+    # The offline vLLM engine (pip install 'deliberate[vllm]'; GPU).
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    max_model_len: Optional[int] = None
+
+
+@dataclass
 class ModelConfig:
     # A local folder with a transformers model, or an embedded alias ("smollm2-135m-instruct").
-    # Nothing is downloaded: a hub id that is not a local folder is an error.
+    # Nothing is downloaded: a hub id that is not a local folder is an error. With
+    # backend: openai, the model name the server serves.
     name_or_path: str
     # A GGUF file inside name_or_path (de-quantized on load, then cached as safetensors).
     gguf_file: Optional[str] = None
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    # transformers: local, batched. vllm: offline engine on GPU. openai: any OpenAI-compatible endpoint.
+    backend: Literal["transformers", "vllm", "openai"] = "transformers"
+    # How to split reasoning from the answer: <think> tags (Qwen3, R1 distills), harmony channels
+    # (gpt-oss), a reasoning_content field (OpenAI-compatible servers), plain (none).
+    # auto: from the chat template and model name.
+    reasoning_parser: Literal["auto", "think", "harmony", "reasoning_content", "plain"] = "auto"
+    endpoint: Optional[EndpointConfig] = None  # required for backend: openai
+    vllm: VllmConfig = field(default_factory=VllmConfig)
 
 
 @dataclass
@@ -50,6 +83,9 @@ class GenerationConfig:
     temperature: float = 0.7
     top_p: float = 0.95
     batch_size: int = 16  # sequences per generate() call
+    # Local backends: cap on padded tokens per batch, (longest prompt + max_new_tokens) x rows;
+    # a batch is split before it exceeds this. 0: no cap (batch_size only).
+    max_batch_tokens: int = 0
     seed: int = 0
     # Guided action decoding, for models too small to follow the JSON protocol unaided: the
     # reply is generated in two parts, reasoning after a forced "<think>" (up to
@@ -79,6 +115,33 @@ class EnvsConfig:
 
 
 @dataclass
+class JudgeConfig:
+    # citation: rule-based (the reasoning cites real clause IDs and none that do not exist).
+    # llm: a model reads the prompt, reasoning, actions and the spec and scores (a) whether the
+    # action follows the spec and (b) whether the reasoning cites the relevant clauses
+    # correctly, k times; the minimum of each is kept.
+    kind: Literal["citation", "llm"] = "citation"
+    model: Optional[ModelConfig] = None  # null: the teacher
+    generation: GenerationConfig = field(default_factory=lambda: GenerationConfig(temperature=0.7,
+                                                                                   max_new_tokens=384))
+    k: int = 3
+    prompt: str = "spec_judge"  # data/prompts/<name>.md, or a path to your own prompt file
+    min_action: float = 0.7  # both minima must reach these for a rollout to count as spec-grounded
+    min_reasoning: float = 0.7
+
+
+@dataclass
+class CapabilityConfig:
+    # Capability data mixed into the SFT train split: a `datasets` folder (save_to_disk) or a
+    # local .json/.jsonl/.parquet file with a chat `messages` column.
+    path: str
+    split: str = "train"
+    messages_field: str = "messages"
+    ratio: float = 0.1  # capability records per spec record (rounded down; capped by what the source has)
+    seed: int = 0
+
+
+@dataclass
 class DataConfig:
     teacher: ModelConfig
     generation: GenerationConfig = field(default_factory=GenerationConfig)
@@ -92,6 +155,13 @@ class DataConfig:
     # How the spec is shown to the teacher: the whole text, or clause IDs and titles only (for
     # small models on CPU, where a long prompt costs more than the rest of the rollout).
     spec_in_prompt: Literal["full", "titles"] = "full"
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    # Scenarios per shard: each finished shard is written at once, and a killed run resumes
+    # after the last finished shard (same seeds, same result).
+    shard_size: int = 16
+    # Anti-overrefusal twins per non-twin record in the train split (e.g. 0.5); null: keep all.
+    twin_ratio: Optional[float] = None
+    capability: Optional[CapabilityConfig] = None
 
 
 @dataclass
@@ -331,8 +401,31 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
         "sft.gradient_accumulation_steps": cfg.sft.gradient_accumulation_steps,
         "sft.max_length": cfg.sft.max_length,
         "sft.lora.rank": cfg.sft.lora.rank,
+        "data.shard_size": cfg.data.shard_size,
+        "data.judge.k": cfg.data.judge.k,
     }
     out += [f"{k}: must be > 0, got {v}" for k, v in positive.items() if v <= 0]
+    models = {"data.teacher": cfg.data.teacher, "sft.model": cfg.sft.model, "data.judge.model": cfg.data.judge.model}
+    for where, mc in models.items():
+        if mc is not None:
+            out += _model_checks(mc, where)
+    for where, g, mc in (("data.generation", cfg.data.generation, cfg.data.teacher),
+                         ("data.judge.generation", cfg.data.judge.generation, cfg.data.judge.model or cfg.data.teacher)):
+        if g.guided_actions and mc.backend != "transformers":
+            out.append(f"{where}.guided_actions: needs the transformers backend (the model is served by "
+                       f"{mc.backend!r}); set it to false")
+    if cfg.sft.model is not None and cfg.sft.model.backend != "transformers":
+        out.append("sft.model.backend: the student is trained locally; it must be 'transformers'")
+    if cfg.sft.enabled and cfg.sft.model is None and cfg.data.teacher.backend != "transformers":
+        out.append("sft.model: the teacher is served remotely (data.teacher.backend: "
+                   f"{cfg.data.teacher.backend}); name a local student model for SFT")
+    for name, value in (("min_action", cfg.data.judge.min_action), ("min_reasoning", cfg.data.judge.min_reasoning)):
+        if not 0.0 <= value <= 1.0:
+            out.append(f"data.judge.{name}: must be in [0, 1], got {value}")
+    if cfg.data.twin_ratio is not None and cfg.data.twin_ratio < 0:
+        out.append(f"data.twin_ratio: must be >= 0 or null, got {cfg.data.twin_ratio}")
+    if cfg.data.capability is not None and cfg.data.capability.ratio < 0:
+        out.append(f"data.capability.ratio: must be >= 0, got {cfg.data.capability.ratio}")
     if not 0.0 <= cfg.data.min_score <= 1.0:
         out.append(f"data.min_score: must be in [0, 1], got {cfg.data.min_score}")
     if cfg.data.min_kept < 1:
@@ -363,6 +456,33 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
         out.append("eval.models: at least one model is required")
     if cfg.rl.enabled:
         out.append("rl.enabled: the GRPO stage is not built yet (issue 4); set rl.enabled: false")
+    return out
+
+
+def _model_checks(mc: ModelConfig, where: str) -> list[str]:
+    out = []
+    if mc.backend == "openai":
+        if mc.endpoint is None:
+            out.append(f"{where}.endpoint: required for backend 'openai' (base_url of the server)")
+        else:
+            ep = mc.endpoint
+            if not ep.base_url.startswith(("http://", "https://")):
+                out.append(f"{where}.endpoint.base_url: expected http(s)://host[:port]/v1, got {ep.base_url!r}")
+            if "@" in ep.base_url.split("//", 1)[-1].split("/", 1)[0]:
+                out.append(f"{where}.endpoint.base_url: credentials in the URL would be logged; name an env "
+                           "var in api_key_env instead")
+            if ep.api_key_env is not None and not ep.api_key_env.replace("_", "").isalnum():
+                out.append(f"{where}.endpoint.api_key_env: the NAME of an environment variable (e.g. "
+                           f"OPENAI_API_KEY), not a key; got a value that is not a variable name")
+            for name in ("max_concurrency", "timeout_s"):
+                if getattr(ep, name) <= 0:
+                    out.append(f"{where}.endpoint.{name}: must be > 0, got {getattr(ep, name)}")
+            if ep.max_retries < 0 or ep.backoff_initial_s < 0 or ep.backoff_max_s < ep.backoff_initial_s:
+                out.append(f"{where}.endpoint: need max_retries >= 0 and 0 <= backoff_initial_s <= backoff_max_s")
+    elif mc.endpoint is not None:
+        out.append(f"{where}.endpoint: only used with backend 'openai' (backend is {mc.backend!r})")
+    if mc.backend == "vllm" and mc.vllm.tensor_parallel_size < 1:
+        out.append(f"{where}.vllm.tensor_parallel_size: must be >= 1")
     return out
 
 

@@ -7,12 +7,16 @@ from __future__ import annotations
 def _user_errors() -> tuple[type[BaseException], ...]:
     from deliberate.config import ConfigError
     from deliberate.data.generate import DataYieldError
+    from deliberate.data.judge import JudgeError
+    from deliberate.data.mix import MixError
+    from deliberate.provenance import VerifyError
     from deliberate.envs.core import EnvError
     from deliberate.eval.evaluate import ContaminationError
     from deliberate.models import ModelError
     from deliberate.specs.loader import SpecError
 
-    return (ConfigError, SpecError, EnvError, ModelError, DataYieldError, ContaminationError, FileNotFoundError)
+    return (ConfigError, SpecError, EnvError, ModelError, DataYieldError, ContaminationError, JudgeError, MixError,
+            VerifyError, FileNotFoundError)
 
 
 def __getattr__(name):  # ``from deliberate.errors import UserError`` gives the tuple above

@@ -1,5 +1,5 @@
-"""Model loading (local folders and embedded GGUF files only) and the batched
-``transformers`` generation backend used by data, eval and (later) judges and rewards.
+"""Model loading: local folders and embedded GGUF files only (backends live in
+:mod:`deliberate.backends`).
 
 Nothing is downloaded: a ``name_or_path`` that is neither a local folder nor an embedded
 alias is an error. A GGUF file is de-quantized once and cached as safetensors under
@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import time
-from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import torch
 
-from deliberate.config import GenerationConfig, ModelConfig
+from deliberate.config import ModelConfig
 
 # Models shipped inside PyPI packages: alias -> (python package, gguf file in it)
 EMBEDDED = {
@@ -49,8 +48,17 @@ def resolve(model_cfg: ModelConfig) -> tuple[Path, str | None]:
     return folder, model_cfg.gguf_file
 
 
+def public_url(url: str) -> str:
+    """A URL safe to log: no credentials, no query string."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+
+
 def describe(model_cfg: ModelConfig) -> str:
-    """A short, stable name for provenance records."""
+    """A short, stable name for provenance records (never a key or URL credentials)."""
+    if model_cfg.backend == "openai":  # the server is transport, not identity: it is logged, not hashed
+        return f"openai:{model_cfg.name_or_path}"
     folder, gguf = resolve(model_cfg)
     return f"{model_cfg.name_or_path}" + (f"#{gguf}" if gguf and model_cfg.name_or_path not in EMBEDDED else "")
 
@@ -106,86 +114,3 @@ def load_model(model_cfg: ModelConfig, *, for_training: bool = False):
     if not for_training:
         model.eval()
     return model, tokenizer
-
-
-@dataclass
-class GenerationStats:
-    calls: int = 0
-    sequences: int = 0
-    new_tokens: int = 0
-    seconds: float = 0.0
-
-    def tokens_per_second(self) -> float:
-        return self.new_tokens / self.seconds if self.seconds else 0.0
-
-
-class TransformersBackend:
-    """Batched, left-padded local generation. ``generate(prompts)`` keeps the input order."""
-
-    def __init__(self, model, tokenizer, gen: GenerationConfig, name: str = "model"):
-        self.model, self.tokenizer, self.gen, self.name = model, tokenizer, gen, name
-        self.tokenizer.padding_side = "left"
-        self.stats = GenerationStats()
-        self._generator_seed = gen.seed
-
-    @classmethod
-    def from_config(cls, model_cfg: ModelConfig, gen: GenerationConfig) -> "TransformersBackend":
-        model, tok = load_model(model_cfg)
-        return cls(model, tok, gen, name=model_cfg.name_or_path)
-
-    def torch_generator(self) -> torch.Generator:
-        """A seeded generator for sampling outside ``generate`` (guided choices)."""
-        if not hasattr(self, "_torch_gen"):
-            self._torch_gen = torch.Generator().manual_seed(self._generator_seed)
-        return self._torch_gen
-
-    def render(self, messages: list[dict], tools: list[dict] | None = None) -> str:
-        kwargs = {"tools": tools} if tools else {}
-        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, **kwargs)
-
-    def supports_native_tools(self) -> bool:
-        template = self.tokenizer.chat_template or ""
-        return "tools" in template
-
-    @torch.no_grad()
-    def generate(self, prompts: list[str], *, max_new_tokens: int | None = None, stop: list[str] | None = None
-                 ) -> list[str]:
-        """Sample a continuation of each prompt; with ``stop``, each reply is cut after the
-        first stop string it contains (the stop string is kept)."""
-        out: list[str | None] = [None] * len(prompts)
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths pad less
-        bs = self.gen.batch_size
-        for start in range(0, len(order), bs):
-            idx = order[start : start + bs]
-            enc = self.tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
-                                 add_special_tokens=False).to(self.model.device)
-            torch.manual_seed(self._generator_seed + self.stats.calls)
-            sample = self.gen.temperature > 0
-            t0 = time.perf_counter()
-            gen = self.model.generate(
-                **enc,
-                max_new_tokens=max_new_tokens or self.gen.max_new_tokens,
-                stop_strings=stop,
-                tokenizer=self.tokenizer if stop else None,
-                do_sample=sample,
-                temperature=self.gen.temperature if sample else None,
-                top_p=self.gen.top_p if sample else None,
-                top_k=None,
-                pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=self.tokenizer.eos_token_id,
-            )
-            self.stats.seconds += time.perf_counter() - t0
-            self.stats.calls += 1
-            new = gen[:, enc["input_ids"].shape[1]:]
-            stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
-            for row, i in enumerate(idx):
-                ids = new[row].tolist()
-                n = next((k for k, t in enumerate(ids) if t in stop_ids), len(ids))
-                self.stats.new_tokens += n
-                text = self.tokenizer.decode(ids[:n], skip_special_tokens=True)
-                for s in stop or ():
-                    if s in text:
-                        text = text[: text.index(s) + len(s)]
-                out[i] = text
-            self.stats.sequences += len(idx)
-        return [o or "" for o in out]

@@ -9,6 +9,12 @@ text before the tool call. Action, in order of preference:
 3. a salvage: ``"tool": "NAME"`` with unparseable arguments (called with ``{}``, noted).
 
 A reply with no action is a final message. Nothing here raises on model output.
+
+:func:`parse_completion` first splits reasoning from the visible text with the model's
+reasoning parser (:mod:`deliberate.reasoning`: ``<think>`` tags, harmony channels, a
+``reasoning_content`` field, plain), takes native tool calls returned by an API or found in
+harmony's own syntax, and otherwise parses the action from the visible text as above. A
+request that failed at the backend becomes a reply with ``failed`` set and the error kept.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ class ParsedReply:
     args: dict | None = None
     message: str | None = None  # the visible text when there is no tool call
     errors: tuple[str, ...] = ()
+    failed: bool = False  # nothing usable came back (backend error, or output no parser could read)
 
     def canonical(self) -> str:
         """The action as the documented JSON fallback (what the student is trained to emit)."""
@@ -110,3 +117,29 @@ def parse_reply(raw: str) -> ParsedReply:
         return ParsedReply(raw, reasoning or rest[: m.start()].strip(" {"), m.group(1), {}, None, tuple(errors))
     errors.append("no tool call found")
     return ParsedReply(raw, reasoning, None, None, rest, tuple(errors))
+
+
+def parse_completion(completion, parser: str = "think") -> ParsedReply:
+    """A backend :class:`~deliberate.backends.Completion` as a reply, with ``parser`` one of
+    :data:`deliberate.reasoning.PARSERS`."""
+    from deliberate.reasoning import split_reasoning
+
+    if completion.error is not None:
+        return ParsedReply(completion.text or "", "", errors=(f"backend error: {completion.error}",), failed=True)
+    if parser == "think" and completion.reasoning is None and not completion.tool_calls:
+        return parse_reply(completion.text)
+    split = split_reasoning(completion.text, parser, reasoning_field=completion.reasoning)
+    errors = list(split.errors)
+    calls = list(completion.tool_calls) or list(split.tool_calls)
+    if calls:
+        if len(calls) > 1:
+            errors.append(f"{len(calls)} tool calls in one reply; only the first was run")
+        call = _as_call({"name": calls[0].get("name"), "arguments": calls[0].get("arguments", {})})
+        if call:
+            name, args, errs = call
+            return ParsedReply(split.raw, split.reasoning, name, args, None, tuple(errors + errs))
+        errors.append(f"native tool call without a usable name: {calls[0]!r}")
+    action = parse_reply(split.content)
+    errors += [e for e in action.errors if e not in errors]
+    return ParsedReply(split.raw, split.reasoning or action.reasoning, action.tool, action.args, action.message,
+                       tuple(errors), failed=split.failed)

@@ -116,3 +116,73 @@ def write_manifest(directory: Path, *, stage: str, config_hash: str, spec=None, 
     }
     write_json_atomic(Path(directory) / MANIFEST, manifest)
     return manifest
+
+
+# ------------------------------------------------------------------ records and Merkle roots
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def record_hash(record: dict) -> str:
+    """sha256 of a record's canonical JSON, every field but ``record_hash`` itself."""
+    return hashlib.sha256(canonical_json({k: v for k, v in record.items() if k != "record_hash"}).encode()).hexdigest()
+
+
+def merkle_root(hashes: list[str]) -> str:
+    """Merkle root (sha256) over hex record hashes in order; leaves and inner nodes are
+    domain-separated (0x00 / 0x01 prefixes) and an odd node is paired with itself."""
+    level = [hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest() for h in hashes]
+    if not level:
+        return hashlib.sha256(b"").hexdigest()
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        level = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
+    return level[0].hex()
+
+
+class VerifyError(ValueError):
+    """A published dataset that does not match its manifest: the message names the record."""
+
+
+def verify_dataset(directory: Path) -> dict:
+    """Check every record's hash and the Merkle root in ``directory/manifest.json``.
+
+    ``directory`` is a data-stage output (``manifest.json`` + ``dataset/``). Returns a
+    summary; raises :class:`VerifyError` naming the first bad record (split, row,
+    scenario id) or the mismatching root.
+    """
+    import datasets
+
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    if manifest is None or "merkle_root" not in manifest:
+        raise VerifyError(f"{directory / MANIFEST} is missing or has no merkle_root: not a Deliberate dataset")
+    try:
+        dd = datasets.load_from_disk(str(directory / "dataset"))
+    except Exception as exc:  # any unreadable byte in an arrow file lands here
+        raise VerifyError(f"{directory / 'dataset'} cannot be read ({type(exc).__name__}: {exc})") from exc
+    hashes: list[str] = []
+    bad: list[str] = []
+    counts = {}
+    for split in manifest["splits"]:
+        if split not in dd:
+            raise VerifyError(f"split {split!r} named in the manifest is missing from {directory / 'dataset'}")
+        ds = dd[split]
+        counts[split] = len(ds)
+        for i, row in enumerate(ds):
+            stored = row.get("record_hash")
+            if stored != record_hash(row):
+                bad.append(f"{split}[{i}] (scenario {row.get('scenario_id')!r}): content does not match its "
+                           f"record_hash {str(stored)[:16]}")
+            hashes.append(str(stored))
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise VerifyError(f"record {bad[0]}{more}")
+    root = merkle_root(hashes)
+    if root != manifest["merkle_root"]:
+        raise VerifyError(f"Merkle root {root} of the records does not match the manifest's {manifest['merkle_root']}: "
+                          "records were added, removed or reordered")
+    return {"records": len(hashes), "splits": counts, "merkle_root": root}

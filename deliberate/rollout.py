@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from deliberate.backends import Completion
 from deliberate.envs.core import Episode, Scenario, Step, Transcript
 from deliberate.guided import guided_replies
-from deliberate.parsing import ParsedReply, parse_reply
+from deliberate.parsing import ParsedReply, parse_completion
 
 RESULT_PREFIX = "TOOL RESULT"
 
@@ -91,6 +92,7 @@ class Rollout:
     turns: list[dict] = field(default_factory=list)  # per assistant turn: raw, reasoning, action, errors
     episode: Episode | None = None
     budget_exhausted: bool = False
+    error: str | None = None  # the backend failed this rollout for good (after its retries)
 
     @property
     def parse_failures(self) -> int:
@@ -115,6 +117,7 @@ class Rollout:
                            for c in tr.tool_calls],
             "final_message": tr.final_message,
             "budget_exhausted": self.budget_exhausted,
+            "error": self.error,
             "parse_failures": self.parse_failures,
             "outcome": outcome.to_dict(),
             "right": outcome.matches(self.scenario.expected),
@@ -129,11 +132,17 @@ def _result_message(rollout: Rollout, name: str, result: str) -> dict:
 
 def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts: PromptParts | None = None,
                  tool_format: str = "auto", max_turns: int | None = None) -> list[Rollout]:
-    """Play every scenario ``samples`` times; all live episodes advance one turn per batch."""
+    """Play every scenario ``samples`` times; all live episodes advance one turn per batch.
+
+    ``backend`` is any :class:`deliberate.backends.Backend`; its ``reasoning_parser``
+    (default ``think``) splits reasoning from the action. A rollout whose request fails at
+    the backend stops there with ``error`` set; the others go on.
+    """
     parts = parts or PromptParts()
     fmt = tool_format
     if fmt == "auto":
         fmt = "native" if backend.supports_native_tools() else "json"
+    parser = getattr(backend, "reasoning_parser", "think")
     rollouts: list[Rollout] = []
     for sc in scenarios:
         base = f"{sc.system}\n\n{protocol_text(sc, fmt)}"
@@ -145,32 +154,38 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
 
     turn = 0
     while True:
-        live = [r for r in rollouts if not r.episode.done and len(r.turns) < (max_turns or r.scenario.max_turns)]
+        live = [r for r in rollouts if not r.episode.done and r.error is None
+                and len(r.turns) < (max_turns or r.scenario.max_turns)]
         if not live:
             break
-        prompts = []
+        conversations, tools = [], []
         for r in live:
             shown = [dict(m) for m in r.messages]
             shown[0]["content"] = parts.system(r.system_base)
-            tools = [t.schema() for t in r.scenario.tools] if r.tool_format == "native" else None
-            prompts.append(backend.render(shown, tools))
+            conversations.append(shown)
+            tools.append([t.schema() for t in r.scenario.tools] if r.tool_format == "native" else None)
         if backend.gen.guided_actions:
-            replies = guided_replies(backend, prompts, [r.scenario.tools for r in live])
+            prompts = [backend.render(c, t) for c, t in zip(conversations, tools)]
+            completions = [Completion(text=t) for t in
+                           guided_replies(backend, prompts, [r.scenario.tools for r in live])]
         else:
-            replies = backend.generate(prompts)
-        for r, raw in zip(live, replies):
-            _apply(r, parse_reply(raw), turn)
+            completions = backend.respond(conversations, tools)
+        for r, completion in zip(live, completions):
+            _apply(r, parse_completion(completion, parser), turn, completion.error)
         turn += 1
     for r in rollouts:
-        if not r.episode.done:
+        if not r.episode.done and r.error is None:
             r.budget_exhausted = True
     return rollouts
 
 
-def _apply(r: Rollout, reply: ParsedReply, turn: int) -> None:
+def _apply(r: Rollout, reply: ParsedReply, turn: int, error: str | None = None) -> None:
     r.turns.append({"turn": turn, "raw": reply.raw, "reasoning": reply.reasoning,
                     "tool": reply.tool, "args": reply.args, "message": reply.message,
                     "errors": list(reply.errors)})
+    if error is not None:  # nothing came back: the rollout fails here, recorded
+        r.error = error
+        return
     r.messages.append({"role": "assistant", "content": reply.canonical(), "reasoning": reply.reasoning})
     if reply.tool is None:
         r.episode.message(reply.message or "")

@@ -50,21 +50,23 @@ class Tracker:
 
             self.run.log({name: wandb.Table(columns=columns, data=rows)})
 
-    def artifact(self, name: str, kind: str, path: Path, *, use: list[str] = ()) -> None:
-        """Log ``path`` as an artifact; ``use`` names artifacts this one was made from (lineage)."""
+    def artifact(self, name: str, kind: str, path: Path, *, use: list = (), metadata: dict | None = None):
+        """Log ``path`` as an artifact and return it; ``use`` lists the artifacts (objects or
+        names) this one was made from, which W&B records as lineage."""
         if self.run is None:
-            return
+            return None
         import wandb
 
         for parent in use:
             with contextlib.suppress(Exception):  # a parent logged in another mode/project is optional
                 self.run.use_artifact(parent)
-        art = wandb.Artifact(name, type=kind)
+        art = wandb.Artifact(name, type=kind, metadata=metadata or {})
         if Path(path).is_dir():
             art.add_dir(str(path))
         else:
             art.add_file(str(path))
         self.run.log_artifact(art)
+        return art
 
 
 @contextlib.contextmanager

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from deliberate.config import ExperimentConfig, ModelConfig, config_hash, to_dict
 from deliberate.envs.core import get_family
-from deliberate.models import TransformersBackend, describe
+from deliberate.backends import make_backend
+from deliberate.models import describe
 from deliberate.provenance import is_complete, read_manifest, stage_output, write_json_atomic, write_manifest
 from deliberate.rollout import run_rollouts
 from deliberate.tracking import stage_run
@@ -89,7 +90,8 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
     with stage_run(cfg, "eval") as tracker, stage_output(out) as tmp:
         for name, mc in models.items():
             print(f"[eval] {name} ({describe(mc)}): {len(scenarios)} scenarios", flush=True)
-            backend = TransformersBackend.from_config(mc, e.generation)
+            backend = make_backend(mc, e.generation)
+            backend.reseed(e.seed)
             records = [r.to_record() for r in run_rollouts(backend, scenarios, tool_format=cfg.envs.tool_format,
                                                            max_turns=cfg.envs.max_turns)]
             with open(tmp / f"transcripts.{name}.jsonl", "w") as fh:

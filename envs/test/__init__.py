@@ -1,3 +1,7 @@
-"""Test-suite (held-out) families; importing this package registers them."""
+"""Test-suite (held-out) families; importing this package registers every module in it."""
 
-from deliberate.envs.test import impossible_checklist, log_falsification, oversight_config  # noqa: F401
+import importlib
+import pkgutil
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")

@@ -1,3 +1,7 @@
-"""Training-suite families; importing this package registers them."""
+"""Training-suite families; importing this package registers every module in it."""
 
-from deliberate.envs.train import covert_rule  # noqa: F401
+import importlib
+import pkgutil
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")

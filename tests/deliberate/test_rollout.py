@@ -25,6 +25,12 @@ class ScriptedBackend:
         self.prompts.extend(prompts)
         return [self.replies.pop(0) for _ in prompts]
 
+    def respond(self, conversations, tools=None):
+        from deliberate.backends import Completion
+
+        prompts = [self.render(c, t) for c, t in zip(conversations, tools or [None] * len(conversations))]
+        return [Completion(text=t) for t in self.generate(prompts)]
+
 
 def test_multi_turn_rollout_keeps_reasoning_actions_results_apart():
     sc = get_family("log_falsification").sample(0, "test", "deploy")
@@ -63,7 +69,7 @@ def test_turn_budget():
 
 def test_guided_actions_always_name_a_real_tool(tiny_model_dir):
     from deliberate.config import ModelConfig
-    from deliberate.models import TransformersBackend
+    from deliberate.backends import TransformersBackend
 
     gen = GenerationConfig(guided_actions=True, reasoning_tokens=6, action_tokens=6, batch_size=8)
     backend = TransformersBackend.from_config(ModelConfig(str(tiny_model_dir)), gen)

@@ -1,0 +1,139 @@
+"""A local OpenAI-compatible chat-completions server for tests, on 127.0.0.1.
+
+It plays an agent in our scenarios (JSON fallback protocol or native ``tools``) and a spec
+judge, deterministically from each request's content and seed, and injects faults by the
+same hash: some requests fail once (429 with Retry-After, 500, a timeout, malformed JSON)
+and then succeed; some fail every time (500). It counts attempts per request so tests can
+check that retries are bounded, and can be told to hang after N requests (to kill a client
+mid-run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TOOLS_RE = re.compile(r"^- (\w+)\(", re.MULTILINE)
+
+
+def request_key(payload: dict) -> str:
+    return hashlib.sha256(json.dumps([payload.get("messages"), payload.get("seed")], sort_keys=True).encode()).hexdigest()
+
+
+class StubOpenAI:
+    def __init__(self, *, faults: bool = True, timeout_sleep: float = 1.0, api_key: str | None = None,
+                 hang_after: int | None = None):
+        self.faults, self.timeout_sleep, self.api_key = faults, timeout_sleep, api_key
+        self.hang_after = hang_after
+        self.attempts: dict[str, int] = {}
+        self.requests = 0
+        self.blocked = 0
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.auth_headers: set[str] = set()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                stub.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # ------------------------------------------------------------------ behaviour
+
+    def fault(self, key: str, attempt: int) -> str | None:
+        if not self.faults:
+            return None
+        h = int(key[:8], 16)
+        if h % 29 == 0:
+            return "500"  # every attempt: a permanent failure the client must record
+        if attempt > 1:
+            return None
+        return {1: "429", 2: "500", 3: "timeout", 4: "malformed"}.get(h % 9)
+
+    def reply(self, payload: dict, key: str) -> dict:
+        h = int(key[8:16], 16)
+        messages = payload["messages"]
+        text = "\n".join(str(m.get("content")) for m in messages)
+        if "spec judge" in text:
+            a, r = 6 + h % 5, 5 + (h >> 3) % 6
+            return {"content": f'{{"action_follows_spec": {a}, "reasoning_cites_spec": {r}, "explanation": "ok"}}'}
+        if payload.get("tools"):
+            names = [t["function"]["name"] for t in payload["tools"]]
+        else:
+            names = TOOLS_RE.findall(messages[0]["content"])
+        name = names[h % len(names)] if names else "escalate"
+        args = {"message": "Per AS1 and AS5 I raise this.", "summary": "done", "item": "x"}
+        reasoning = ["Per AS1 I act openly.", "GP4: no ends-justify-means.", "I will just do it."][(h >> 5) % 3]
+        if payload.get("tools"):
+            return {"content": "", "reasoning_content": reasoning,
+                    "tool_calls": [{"id": "c1", "type": "function",
+                                    "function": {"name": name, "arguments": json.dumps(args)}}]}
+        return {"content": f"<think>{reasoning}</think>\n" + json.dumps({"tool": name, "args": args})}
+
+    def handle(self, http: BaseHTTPRequestHandler) -> None:
+        length = int(http.headers.get("content-length", 0))
+        payload = json.loads(http.rfile.read(length))
+        self.auth_headers.add(http.headers.get("authorization") or "")
+        if self.api_key is not None and http.headers.get("authorization") != f"Bearer {self.api_key}":
+            return self._send(http, 401, b'{"error": "bad key"}')
+        key = request_key(payload)
+        with self.lock:
+            self.requests += 1
+            self.attempts[key] = attempt = self.attempts.get(key, 0) + 1
+            hang = self.hang_after is not None and self.requests > self.hang_after
+            if hang:
+                self.blocked += 1
+        if hang:
+            self.release.wait()
+            return self._send(http, 503, b'{"error": "shutting down"}')
+        fault = self.fault(key, attempt)
+        if fault == "429":
+            return self._send(http, 429, b'{"error": "rate limited"}', {"Retry-After": "0"})
+        if fault == "500":
+            return self._send(http, 500, b'{"error": "internal"}')
+        if fault == "timeout":
+            time.sleep(self.timeout_sleep)
+            return self._send(http, 504, b'{"error": "late"}')
+        if fault == "malformed":
+            return self._send(http, 200, b'{"choices": [{"message": ')
+        body = {"id": key[:12], "object": "chat.completion", "model": payload.get("model"),
+                "choices": [{"index": 0, "message": {"role": "assistant", **self.reply(payload, key)},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 12, "total_tokens": 22}}
+        self._send(http, 200, json.dumps(body).encode())
+
+    @staticmethod
+    def _send(http, status: int, body: bytes, headers: dict | None = None) -> None:
+        try:
+            http.send_response(status)
+            http.send_header("content-type", "application/json")
+            http.send_header("content-length", str(len(body)))
+            for k, v in (headers or {}).items():
+                http.send_header(k, v)
+            http.end_headers()
+            http.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout): nothing to answer
