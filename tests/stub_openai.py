@@ -26,7 +26,7 @@ def request_key(payload: dict) -> str:
 
 class StubOpenAI:
     def __init__(self, *, faults: bool = True, timeout_sleep: float = 1.0, api_key: str | None = None,
-                 hang_after: int | None = None):
+                 hang_after: int | None = None, port: int = 0):
         self.faults, self.timeout_sleep, self.api_key = faults, timeout_sleep, api_key
         self.hang_after = hang_after
         self.attempts: dict[str, int] = {}
@@ -44,7 +44,10 @@ class StubOpenAI:
             def do_POST(self):
                 stub.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            def do_GET(self):  # /v1/models: the health check launchers poll
+                stub._send(self, 200, json.dumps({"object": "list", "data": [{"id": "stub"}]}).encode())
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -137,3 +140,14 @@ class StubOpenAI:
             http.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to answer
+
+
+if __name__ == "__main__":  # a stand-in for `vllm serve MODEL --port N ...` in launcher tests
+    import sys
+
+    args = sys.argv[1:]
+    port = int(args[args.index("--port") + 1])
+    key = args[args.index("--api-key") + 1] if "--api-key" in args else None
+    with StubOpenAI(port=port, api_key=key, faults=False) as stub:
+        print(f"stub serving on {stub.base_url}", flush=True)
+        stub.thread.join()

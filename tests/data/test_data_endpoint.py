@@ -169,3 +169,35 @@ def test_verify_names_the_record_after_one_byte_changes(tmp_path, capsys):
         verify_dataset(out)
     assert cli(["verify", str(out)]) == 2
     assert "train[0]" in capsys.readouterr().err
+
+
+def test_interrupted_local_run_resumes_to_the_same_dataset(tmp_path, tiny_model_dir, monkeypatch):
+    """The transformers backend too: each shard reseeds, so a resumed run equals a whole one."""
+    from deliberate.data import shards
+
+    def exp(name):
+        raw = experiment(tmp_path, "http://unused/v1", name)
+        raw["data"]["teacher"] = {"name_or_path": str(tiny_model_dir)}
+        raw["data"]["generation"] = {"guided_actions": True, "reasoning_tokens": 6, "action_tokens": 6,
+                                     "choice_temperature": 8.0, "batch_size": 8}
+        raw["data"]["judge"] = {"kind": "citation"}
+        raw["data"].update(min_score=0.0, scenarios_per_family=4, validation_scenarios_per_family=0,
+                           spec_in_prompt="titles")
+        return config_from_dict(raw)
+
+    whole = read_manifest(data_main(exp("whole")))
+    real_write, calls = shards.ShardStore.write, []
+
+    def dying_write(self, index, records):
+        calls.append(index)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("killed")
+        real_write(self, index, records)
+
+    monkeypatch.setattr(shards.ShardStore, "write", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        data_main(exp("cut"))
+    monkeypatch.setattr(shards.ShardStore, "write", real_write)
+    assert len(list((tmp_path / "cut" / ".data.work").glob("shard-*.jsonl"))) == 2
+    resumed = read_manifest(data_main(exp("cut")))
+    assert (resumed["content_hash"], resumed["merkle_root"]) == (whole["content_hash"], whole["merkle_root"])

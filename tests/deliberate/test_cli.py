@@ -43,3 +43,17 @@ def test_missing_model_folder_is_a_clear_error(tmp_path, capsys):
                    "data: {teacher: {name_or_path: /nonexistent/model}}\n")
     assert cli(["data", str(cfg)]) == 2
     assert "is not a local folder" in capsys.readouterr().err
+
+
+def test_config_get_prints_resolved_values(capsys):
+    from pathlib import Path
+
+    demo = str(Path(__file__).resolve().parents[2] / "configs/experiments/demo.yaml")
+    assert cli(["config", demo, "sft.max_steps", "sft.max_steps=99"]) == 0
+    assert capsys.readouterr().out.strip() == "99"
+    assert cli(["config", demo, "envs.train"]) == 0
+    assert json.loads(capsys.readouterr().out) == ["covert_rule_violation", "covert_rule_violation_twin"]
+    assert cli(["config", demo, "data.teacher.endpoint"]) == 0
+    assert capsys.readouterr().out.strip() == ""  # null prints as empty
+    assert cli(["config", demo, "data.nope"]) == 2
+    assert "no such config key" in capsys.readouterr().err
