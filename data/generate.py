@@ -270,7 +270,10 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
                                         "actions"],
                       [[r["scenario_id"], r["family"], r["sample"], r["score"], r["reject_reason"],
                         reasoning_of(r), json.dumps(r["tool_calls"])] for r in records])
-        spec_art = tracker.artifact(f"spec-{spec.name}", "spec", Path(spec.path),
+        (tmp / "spec.md").write_text(spec.text)  # the spec and judge prompt travel with the data they made
+        if judge.template:
+            (tmp / "judge_prompt.md").write_text(judge.template)
+        spec_art = tracker.artifact(f"spec-{spec.name}", "spec", tmp / "spec.md",
                                     metadata={"version": spec.version, "sha256": spec.sha256})
         tracker.artifact(f"{cfg.name}-dataset", "dataset", tmp / "dataset", use=[spec_art] if spec_art else [],
                          metadata={"merkle_root": root, "teacher": teacher, "spec_version": spec.version,

@@ -201,3 +201,20 @@ def test_interrupted_local_run_resumes_to_the_same_dataset(tmp_path, tiny_model_
     assert len(list((tmp_path / "cut" / ".data.work").glob("shard-*.jsonl"))) == 2
     resumed = read_manifest(data_main(exp("cut")))
     assert (resumed["content_hash"], resumed["merkle_root"]) == (whole["content_hash"], whole["merkle_root"])
+
+
+def test_wandb_offline_run_logs_the_dataset_and_never_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    with StubOpenAI(faults=False, api_key=SECRET) as stub:
+        raw = experiment(tmp_path, stub.base_url)
+        raw["wandb"] = {"mode": "offline", "project": "deliberate-test"}
+        out = data_main(config_from_dict(raw))
+    runs = list((tmp_path / "stub" / "wandb").glob("offline-run-*"))
+    assert runs, "no offline W&B run was written"
+    files = [f for f in (tmp_path / "stub").rglob("*") if f.is_file()]
+    assert not [f for f in files if SECRET.encode() in f.read_bytes()]
+    assert (out / "spec.md").read_text().startswith("#") and (out / "judge_prompt.md").is_file()
+    blob = b"".join(f.read_bytes() for f in runs[0].rglob("*") if f.is_file())
+    assert b"STUB_API_KEY" in blob  # the config names the variable ...
+    assert read_manifest(out)["merkle_root"].encode() in blob  # ... and the dataset artifact carries the root
