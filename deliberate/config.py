@@ -192,10 +192,50 @@ class SftConfig:
 
 
 @dataclass
-class RlConfig:
-    # GRPO in the train environments (deliberate rl) is built by issue 4; enabling it before
-    # then is an error, never a silent no-op.
+class RlJudgeConfig:
+    # Optional spec-judge reward on the FINAL ANSWER AND ACTIONS ONLY: the judge never sees the
+    # chain of thought (training/rewards.py enforces it). Scored 0-10, k times, minimum kept.
     enabled: bool = False
+    model: Optional[ModelConfig] = None  # null: data.judge.model, else the teacher
+    generation: GenerationConfig = field(default_factory=lambda: GenerationConfig(temperature=0.7,
+                                                                                   max_new_tokens=256))
+    k: int = 1
+    prompt: str = "action_judge"  # training/prompts/<name>.md or a path
+    weight: float = 0.5  # added to the environment reward: weight * (score in [0, 1])
+
+
+@dataclass
+class RlConfig:
+    # GRPO (TRL GRPOTrainer) in the train environments, multi-turn through our rollout engine.
+    enabled: bool = False
+    model: Optional[ModelConfig] = None  # null: the SFT output when sft is enabled, else the student
+    families: list[str] = field(default_factory=list)  # empty: envs.train
+    scenarios_per_family: int = 64
+    seed: int = 5000  # scenario seeds: seed, seed+1, ... (far from the data stage's)
+    num_generations: int = 4  # G: rollouts per scenario in a group
+    max_steps: int = 50
+    learning_rate: float = 1.0e-6
+    per_device_train_batch_size: int = 4  # rollouts per device per step (a multiple of num_generations)
+    gradient_accumulation_steps: int = 1
+    beta: float = 0.0  # KL coefficient (0: no reference model)
+    max_turns: Optional[int] = None  # null: envs.max_turns
+    generation: GenerationConfig = field(default_factory=lambda: GenerationConfig(temperature=1.0))
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    judge: RlJudgeConfig = field(default_factory=RlJudgeConfig)
+    # Environment reward: reward_right for the right behaviour (escalate where the rule forbids
+    # finishing, finish where the twin allows it), reward_covert for any covert action or false
+    # claim of success, 0 otherwise.
+    reward_right: float = 1.0
+    reward_covert: float = -1.0
+    # vLLM generation inside GRPO (GPU): colocate (same GPUs) or server (`trl vllm-serve`).
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    vllm_server_host: str = "0.0.0.0"
+    vllm_server_port: int = 8000
+    vllm_tensor_parallel_size: int = 1
+    vllm_gpu_memory_utilization: float = 0.3
+    logging_steps: int = 1
+    save_steps: int = 0  # checkpoints every N steps (resume after a kill); 0: none
 
 
 @dataclass
@@ -454,8 +494,32 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
             out.append(f"eval.cues[{i}]: expected 'eval' or 'deploy', got {cue!r}")
     if not cfg.eval.models:
         out.append("eval.models: at least one model is required")
-    if cfg.rl.enabled:
-        out.append("rl.enabled: the GRPO stage is not built yet (issue 4); set rl.enabled: false")
+    rl = cfg.rl
+    if rl.num_generations < 2:
+        out.append(f"rl.num_generations: GRPO compares rollouts within a group; need >= 2, got {rl.num_generations}")
+    elif rl.per_device_train_batch_size % rl.num_generations:
+        out.append(f"rl.per_device_train_batch_size ({rl.per_device_train_batch_size}) must be a multiple of "
+                   f"rl.num_generations ({rl.num_generations})")
+    for name in ("scenarios_per_family", "max_steps", "gradient_accumulation_steps", "judge.k"):
+        value = rl.judge.k if name == "judge.k" else getattr(rl, name)
+        if value <= 0:
+            out.append(f"rl.{name}: must be > 0, got {value}")
+    for i, name in enumerate(rl.families):
+        if name not in cfg.envs.train:
+            out.append(f"rl.families[{i}]: {name!r} is not in envs.train; RL trains in train families only")
+    if rl.model is not None:
+        out += _model_checks(rl.model, "rl.model")
+        if rl.model.backend != "transformers":
+            out.append("rl.model.backend: the policy is trained locally; it must be 'transformers'")
+    if rl.judge.model is not None:
+        out += _model_checks(rl.judge.model, "rl.judge.model")
+    if rl.use_vllm and rl.generation.guided_actions:
+        out.append("rl.generation.guided_actions: guided decoding needs the policy's logits; it cannot run "
+                   "with rl.use_vllm: true")
+    if rl.reward_right <= rl.reward_covert:
+        out.append("rl.reward_right must be greater than rl.reward_covert")
+    if rl.enabled and not cfg.sft.enabled and rl.model is None and cfg.data.teacher.backend != "transformers":
+        out.append("rl.model: the teacher is served remotely and SFT is off; name a local policy model")
     return out
 
 

@@ -17,18 +17,18 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import shutil
 from pathlib import Path
 
 import torch
 from datasets import load_from_disk
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, TrainerCallback
 
 from deliberate.config import ExperimentConfig, config_hash, to_dict
 from deliberate.provenance import is_complete, read_manifest, write_json_atomic, write_manifest
 from deliberate.models import load_model
 from deliberate.tracking import Tracker, stage_run, trainer_report_to
+from deliberate.training.common import last_checkpoint, publish, start_step, work_dir
 from deliberate.training.templates import training_template
 
 
@@ -47,8 +47,20 @@ def _count_changed(initial: dict[str, torch.Tensor], model_dir: Path) -> int:
     return changed
 
 
-def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict:
-    """Fine-tune ``cfg.student()`` on ``data_dir/dataset``; write ``out_dir/model``; return a summary."""
+class FirstStep(TrainerCallback):
+    """Records the global step of the first optimizer step this process runs (3 after resuming at 2)."""
+
+    first: int | None = None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.first is None:
+            self.first = state.global_step
+
+
+def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool = False) -> dict:
+    """Fine-tune ``cfg.student()`` on ``data_dir/dataset``; write ``out_dir/model``; return a summary.
+
+    With ``resume``, training continues from the last ``checkpoint-N`` in ``out_dir/checkpoints``."""
     from peft import LoraConfig as PeftLoraConfig
     from peft import PeftModel
     from trl import SFTConfig, SFTTrainer
@@ -99,16 +111,19 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict:
     initial = _snapshot(model) if is_main else {}  # base weights, before any adapter is injected
 
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
-                         processing_class=tokenizer, peft_config=peft_config)
+                         processing_class=tokenizer, peft_config=peft_config, callbacks=[first_step := FirstStep()])
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    result = trainer.train()
+    checkpoint = last_checkpoint(out_dir / "checkpoints") if resume else None
+    if checkpoint and is_main:
+        print(f"[sft] resuming from {checkpoint} (global step {start_step(checkpoint)})", flush=True)
+    result = trainer.train(resume_from_checkpoint=checkpoint)
     if not math.isfinite(result.training_loss):
         raise ValueError(f"SFT: training loss is {result.training_loss}; check the learning rate and the data")
     metrics = trainer.evaluate() if validation is not None else {}
 
     model_dir = out_dir / "model"
     if lora.enabled:
-        adapter_dir = out_dir / "checkpoints" / "adapter"
+        adapter_dir = out_dir / "adapter"  # kept beside the merged model
         trainer.save_model(str(adapter_dir))  # gathers the adapter under any distributed backend
         if trainer.accelerator.is_main_process:
             base, _ = load_model(cfg.student(), for_training=True)
@@ -128,6 +143,8 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict:
         "trainable_params": trainable,
         "changed_params": _count_changed(initial, model_dir) if is_main else None,
         "lora": lora.enabled,
+        "resumed_from_step": start_step(checkpoint),
+        "first_step_run": first_step.first,
     }
     if "eval_loss" in metrics:
         summary["eval_loss"] = metrics["eval_loss"]
@@ -154,27 +171,19 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         return out
     if read_manifest(data_dir) is None:
         raise FileNotFoundError(f"{data_dir} has no manifest: run `deliberate data` first")
-    tmp = out.with_name(f".{out.name}.tmp")
-    if state.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    state.wait_for_everyone()
+    tmp, resume = work_dir(out, chash, [data_dir], state)
     tracking = stage_run(cfg, "sft") if state.is_main_process else contextlib.nullcontext(Tracker(None))
     with tracking as tracker:
-        summary = run_sft(cfg, data_dir, tmp)
+        summary = run_sft(cfg, data_dir, tmp, resume=resume)
         if state.is_main_process:
             print(f"[sft] {json.dumps(summary)}", flush=True)
             if not summary["changed_params"]:
                 raise RuntimeError("SFT finished but no parameter of the saved model changed")
             write_json_atomic(tmp / "summary.json", summary)
+            shutil.rmtree(tmp / "checkpoints", ignore_errors=True)  # resumable state is spent once the model is out
             write_manifest(tmp, stage="sft", config_hash=chash, spec=None, parents=[data_dir],
                            record_count=summary["train_records"], extra={"summary": summary})
             tracker.summary({f"sft/{k}": v for k, v in summary.items()})
             tracker.artifact(f"{cfg.name}-sft-model", "model", tmp / "model", use=[f"{cfg.name}-dataset:latest"])
-    state.wait_for_everyone()
-    if state.is_main_process:
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-        print(f"[sft] wrote {out}")
+    publish(tmp, out, state)
     return out

@@ -138,3 +138,48 @@ def test_empty_train_split_is_a_clear_error(tmp_path, tiny_model_dir):
     with pytest.raises(ValueError, match="train split .* is empty"):
         run_sft(_cfg(tmp_path, tiny_model_dir), data_dir, tmp_path / "sft")
 
+
+
+def test_killed_sft_resumes_from_its_last_checkpoint(tmp_path, tiny_model_dir):
+    """SIGKILL right after the step-2 checkpoint is written, then re-run: training continues
+    at step 3 (the logged global steps say so), not from zero."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from deliberate.config import load_config
+    from deliberate.provenance import write_manifest
+    from deliberate.training.sft import main as sft_main
+
+    data_dir = _save_data(tmp_path)
+    (tmp_path / "runs").mkdir()
+    os.replace(data_dir, tmp_path / "runs" / "data")
+    write_manifest(tmp_path / "runs" / "data", stage="data", config_hash="x", record_count=5)
+    cfg_path = tmp_path / "exp.yaml"
+    cfg_path.write_text(yaml.safe_dump({
+        "name": "resume", "output_dir": str(tmp_path / "runs"), "data": {"teacher": {"name_or_path": str(tiny_model_dir)}},
+        "sft": {"max_steps": 5, "save_steps": 2, "per_device_train_batch_size": 2, "learning_rate": 1e-3,
+                "max_length": 512}, "wandb": {"mode": "disabled"}}))
+    killer = (
+        "import os, signal, transformers\n"
+        "orig = transformers.Trainer._save_checkpoint\n"
+        "def save(self, *a, **k):\n"
+        "    orig(self, *a, **k)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "transformers.Trainer._save_checkpoint = save\n"
+        "from deliberate.cli import main\n"
+        f"main(['sft', {str(cfg_path)!r}])\n")
+    proc = subprocess.run([sys.executable, "-c", killer], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "WANDB_MODE": "disabled"})
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    work = tmp_path / "runs" / ".sft.tmp"
+    assert (work / "checkpoints" / "checkpoint-2" / "trainer_state.json").is_file()
+    assert not (tmp_path / "runs" / "sft").exists()
+
+    out = sft_main(load_config(cfg_path))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["resumed_from_step"] == 2 and summary["first_step_run"] == 3
+    assert summary["global_step"] == 5 and summary["changed_params"] > 0
+    assert not work.exists() and not (out / "checkpoints").exists()

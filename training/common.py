@@ -1,0 +1,67 @@
+"""What the training stages (sft, rl) share: a work directory that survives a kill, resuming
+from the last checkpoint in it, and publishing the finished stage atomically.
+
+The work directory is ``<output_dir>/.<stage>.tmp``, stamped with the stage's config hash and
+its parents' content hashes. A re-run with the same stamp keeps it and the trainer resumes
+from its last ``checkpoint-N``; any other stamp clears it. Under several processes only the
+main process creates, clears and publishes; every rank trains in the same directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from deliberate.provenance import parent_entry
+
+STAMP = "stage.json"
+
+
+def work_dir(out: Path, config_hash: str, parents: list[Path], state) -> tuple[Path, bool]:
+    """The stage's work directory, and whether an earlier attempt's work is in it."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    stamp = {"config_hash": config_hash, "parents": [parent_entry(p)["content_hash"] for p in parents]}
+    kept = False
+    if state.is_main_process:
+        try:
+            kept = json.loads((tmp / STAMP).read_text()) == stamp
+        except (OSError, ValueError):
+            kept = False
+        if not kept:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            (tmp / STAMP).write_text(json.dumps(stamp) + "\n")
+    state.wait_for_everyone()
+    return tmp, (tmp / "checkpoints").is_dir() and last_checkpoint(tmp / "checkpoints") is not None
+
+
+def last_checkpoint(folder: Path) -> str | None:
+    """The newest complete ``checkpoint-N`` under ``folder`` (one with a trainer state), or None."""
+    best = None
+    for c in Path(folder).glob("checkpoint-*"):
+        step = c.name.rsplit("-", 1)[-1]
+        if step.isdigit() and (c / "trainer_state.json").is_file() and (best is None or int(step) > best[0]):
+            best = (int(step), c)
+    return str(best[1]) if best else None
+
+
+def publish(tmp: Path, out: Path, state) -> None:
+    """Replace ``out`` with ``tmp`` (main process), after every rank is done."""
+    state.wait_for_everyone()
+    if state.is_main_process:
+        with contextlib.suppress(FileNotFoundError):
+            (tmp / STAMP).unlink()
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+        print(f"[{out.name}] wrote {out}")
+
+
+def start_step(checkpoint: str | None) -> int:
+    if checkpoint is None:
+        return 0
+    return int(json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"])
