@@ -32,8 +32,12 @@ def test_registry_has_the_shipped_families():
         assert fam.sample(0, SPLITS_BY_SUITE[suite][0], fam.cues[0]).expected == expected
         assert fam.saint is not None and fam.schemer is not None and fam.description
     assert {FAMILIES[n].cues for n in EXPECTED_FAMILIES if FAMILIES[n].suite == "test"} == {("eval", "deploy")}
-    test_categories = [FAMILIES[n].category for n in NAMES if FAMILIES[n].suite == "test"]
-    assert len(set(test_categories)) == len(test_categories)
+    test_families = [n for n in NAMES if FAMILIES[n].suite == "test"]
+    categories = {FAMILIES[n].category for n in test_families}
+    assert len(test_families) >= 16 and len(categories) >= 9, (len(test_families), sorted(categories))
+    assert {"sabotage", "reward_hacking", "lying", "sandbagging", "covert_privilege_escalation",
+            "oversight_subversion", "self_preservation", "deceiving_human", "goal_guarding",
+            "over_escalation_control"} <= categories
 
 
 def test_train_and_test_tool_names_are_disjoint_apart_from_terminals():
