@@ -35,8 +35,11 @@ class JudgeError(ValueError):
     """A judge prompt file that is missing or malformed."""
 
 
-def load_prompt(name: str) -> tuple[str, str]:
-    """The judge prompt text and its sha256: a shipped name or a path to a file."""
+def load_prompt(name: str, *, package: str = "deliberate.data",
+                fields: tuple[str, ...] = ("spec", "prompt", "reasoning", "actions"),
+                forbidden: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The judge prompt text and its sha256: a shipped name (``<package>/prompts/<name>.md``)
+    or a path to a file. Each of ``fields`` must appear as a placeholder; none of ``forbidden``."""
     path = Path(name)
     if path.suffix == ".md" or path.is_file():
         if not path.is_file():
@@ -44,12 +47,16 @@ def load_prompt(name: str) -> tuple[str, str]:
         text = path.read_text()
     else:
         try:
-            text = resources.files("deliberate.data").joinpath("prompts", f"{name}.md").read_text()
+            text = resources.files(package).joinpath("prompts", f"{name}.md").read_text()
         except FileNotFoundError as exc:
-            raise JudgeError(f"no shipped judge prompt {name!r} (data/prompts/{name}.md); give a path") from exc
-    for field in ("{spec}", "{prompt}", "{reasoning}", "{actions}"):
-        if field not in text:
-            raise JudgeError(f"judge prompt {name!r} lacks the placeholder {field}")
+            folder = package.rsplit(".", 1)[-1]
+            raise JudgeError(f"no shipped judge prompt {name!r} ({folder}/prompts/{name}.md); give a path") from exc
+    for field in fields:
+        if "{" + field + "}" not in text:
+            raise JudgeError(f"judge prompt {name!r} lacks the placeholder {{{field}}}")
+    for field in forbidden:
+        if "{" + field + "}" in text:
+            raise JudgeError(f"judge prompt {name!r} has a {{{field}}} placeholder, which this judge must never fill")
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -71,9 +78,9 @@ def render_prompt(template: str, record: dict, spec: Spec) -> str:
                            actions=render_actions(record))
 
 
-def parse_scores(text: str) -> tuple[dict | None, str | None]:
-    """The two scores in [0, 1] from a judge reply, or (None, why not). The last JSON object
-    with both keys wins (judges sometimes quote the format first)."""
+def parse_scores(text: str, keys: tuple[str, ...] = KEYS) -> tuple[dict | None, str | None]:
+    """The scores (``keys``) in [0, 1] from a judge reply, or (None, why not). The last JSON
+    object with every key wins (judges sometimes quote the format first)."""
     from deliberate.reasoning import split_reasoning
 
     content = split_reasoning(text, "think").content or text
@@ -83,12 +90,12 @@ def parse_scores(text: str) -> tuple[dict | None, str | None]:
             obj = json.loads(m.group(0))
         except json.JSONDecodeError:
             continue
-        if isinstance(obj, dict) and all(k in obj for k in KEYS):
+        if isinstance(obj, dict) and all(k in obj for k in keys):
             found = obj
     if found is None:
-        return None, f"no JSON object with {', '.join(KEYS)} in the judge's reply: {content[:120]!r}"
+        return None, f"no JSON object with {', '.join(keys)} in the judge's reply: {content[:120]!r}"
     scores = {}
-    for k in KEYS:
+    for k in keys:
         v = found[k]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 10:
             return None, f"{k} must be a number from 0 to 10, got {v!r}"

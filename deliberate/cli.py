@@ -1,4 +1,4 @@
-"""The one command line: ``deliberate run|data|sft|rl|eval|report|validate|envs``.
+"""The one command line: ``deliberate run|data|sft|rl|eval|report|validate|verify|config|envs``.
 
     deliberate run configs/experiments/demo.yaml              # every stage; finished ones are skipped
     deliberate sft configs/experiments/demo.yaml sft.max_steps=20
@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-STAGES = ("data", "sft", "eval", "report")
+STAGES = ("data", "sft", "rl", "eval", "report")
 
 
 def _stage_main(stage: str):
@@ -25,6 +25,8 @@ def _stage_main(stage: str):
         from deliberate.data.generate import main
     elif stage == "sft":
         from deliberate.training.sft import main
+    elif stage == "rl":
+        from deliberate.training.rl import main
     elif stage == "eval":
         from deliberate.eval.evaluate import main
     elif stage == "report":
@@ -44,17 +46,15 @@ def cmd_stage(args) -> int:
     cfg = _load(args)
     stages = STAGES if args.command == "run" else (args.command,)
     for stage in stages:
-        if stage == "sft" and not cfg.sft.enabled:
-            print("[sft] disabled (sft.enabled: false), skipping")
+        if stage in ("sft", "rl") and not getattr(cfg, stage).enabled:
+            if args.command == stage:
+                print(f"deliberate {stage}: {stage}.enabled is false in {args.config}; set {stage}.enabled=true",
+                      file=sys.stderr)
+                return 2
+            print(f"[{stage}] disabled ({stage}.enabled: false), skipping")
             continue
         _stage_main(stage)(cfg, force=args.force)
     return 0
-
-
-def cmd_rl(args) -> int:
-    _load(args)  # a bad config is still reported as such
-    print("deliberate rl: the GRPO stage is not built yet (tracked in issue 4)", file=sys.stderr)
-    return 2
 
 
 def cmd_verify(args) -> int:
@@ -119,12 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
                         ("sft", "supervised fine-tuning on the data stage's output"),
                         ("eval", "run models on the held-out test families"),
                         ("report", "write the Markdown report"),
-                        ("rl", "GRPO in the train environments (not built yet)"),
+                        ("rl", "GRPO in the train environments, rewarded by the environment grader"),
                         ("validate", "check a config without running anything")]:
         s = sub.add_parser(name, help=help_)
         s.add_argument("config", help="experiment YAML")
         s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. sft.max_steps=20")
-        if name not in ("validate", "rl"):
+        if name != "validate":
             s.add_argument("--force", action="store_true", help="re-run even if the output is complete")
     v = sub.add_parser("verify", help="check a dataset's record hashes and Merkle root against its manifest")
     v.add_argument("directory", help="a data-stage output folder (manifest.json + dataset/)")
@@ -151,8 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("run",) + STAGES:
             return cmd_stage(args)
-        if args.command == "rl":
-            return cmd_rl(args)
         if args.command == "validate":
             return cmd_validate(args)
         if args.command == "verify":

@@ -241,7 +241,7 @@ class RlConfig:
 @dataclass
 class EvalConfig:
     # Models to evaluate: "base" (the SFT student before training), "sft" (the SFT output),
-    # or a local model folder.
+    # "rl" (the GRPO output), or a local model folder.
     models: list[str] = field(default_factory=lambda: ["base", "sft"])
     scenarios_per_family: int = 8
     cues: list[str] = field(default_factory=lambda: ["eval", "deploy"])
@@ -494,6 +494,9 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
             out.append(f"eval.cues[{i}]: expected 'eval' or 'deploy', got {cue!r}")
     if not cfg.eval.models:
         out.append("eval.models: at least one model is required")
+    for i, name in enumerate(cfg.eval.models):
+        if name in ("sft", "rl") and not getattr(cfg, name).enabled:
+            out.append(f"eval.models[{i}]: {name!r} needs {name}.enabled: true")
     rl = cfg.rl
     if rl.num_generations < 2:
         out.append(f"rl.num_generations: GRPO compares rollouts within a group; need >= 2, got {rl.num_generations}")

@@ -33,8 +33,8 @@ def resolve_models(cfg: ExperimentConfig) -> dict[str, ModelConfig]:
     for name in cfg.eval.models:
         if name == "base":
             out[name] = cfg.student()
-        elif name == "sft":
-            out[name] = ModelConfig(name_or_path=str(cfg.stage_dir("sft") / "model"))
+        elif name in ("sft", "rl"):
+            out[name] = ModelConfig(name_or_path=str(cfg.stage_dir(name) / "model"))
         else:
             out[Path(name).name or name] = ModelConfig(name_or_path=name)
     return out
@@ -73,7 +73,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
     out = cfg.stage_dir("eval")
     data_dir = cfg.stage_dir("data")
     models = resolve_models(cfg)
-    parents = [data_dir] + ([cfg.stage_dir("sft")] if "sft" in cfg.eval.models else [])
+    parents = [data_dir] + [cfg.stage_dir(s) for s in ("sft", "rl") if s in cfg.eval.models]
     chash = config_hash({"eval": to_dict(cfg.eval), "test": cfg.envs.test, "tool_format": cfg.envs.tool_format,
                          "max_turns": cfg.envs.max_turns, "models": {k: to_dict(v) for k, v in models.items()}})
     if not force and is_complete(out, chash, parents):

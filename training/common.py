@@ -65,3 +65,47 @@ def start_step(checkpoint: str | None) -> int:
     if checkpoint is None:
         return 0
     return int(json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"])
+
+
+def snapshot(model) -> dict:
+    """A CPU copy of every parameter, to count what training changed."""
+    return {name: p.detach().to("cpu", copy=True) for name, p in model.named_parameters()}
+
+
+def count_changed(initial: dict, model_dir: Path) -> int:
+    """Parameter tensors of the saved model that differ from ``initial`` (what the next stage reads)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    final = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto")
+    changed = 0
+    for name, p in final.named_parameters():
+        before = initial.get(name)
+        if before is None or before.shape != p.shape or not torch.equal(before, p.detach().to(before.dtype)):
+            changed += 1
+    return changed
+
+
+def save_policy(trainer, tokenizer, out_dir: Path, *, lora: bool, base, initial: dict) -> int | None:
+    """Write ``out_dir/model`` (a plain model folder with the tokenizer) from a finished trainer:
+    with LoRA, the adapter goes to ``out_dir/adapter`` and is merged into a fresh copy of
+    ``base``. Returns the number of changed parameter tensors (main process; None elsewhere)."""
+    from peft import PeftModel
+
+    from deliberate.models import load_model
+
+    out_dir = Path(out_dir)
+    model_dir = out_dir / "model"
+    if lora:
+        adapter_dir = out_dir / "adapter"  # kept beside the merged model
+        trainer.save_model(str(adapter_dir))  # gathers the adapter under any distributed backend
+        if trainer.accelerator.is_main_process:
+            fresh, _ = load_model(base, for_training=True)
+            merged = PeftModel.from_pretrained(fresh, str(adapter_dir)).merge_and_unload()
+            merged.generation_config = trainer.accelerator.unwrap_model(trainer.model).generation_config
+            merged.save_pretrained(model_dir)
+            tokenizer.save_pretrained(model_dir)
+    else:
+        trainer.save_model(str(model_dir))  # main process writes model + tokenizer (training template)
+    trainer.accelerator.wait_for_everyone()
+    return count_changed(initial, model_dir) if trainer.accelerator.is_main_process else None

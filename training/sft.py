@@ -22,29 +22,14 @@ from pathlib import Path
 
 import torch
 from datasets import load_from_disk
-from transformers import AutoModelForCausalLM, TrainerCallback
+from transformers import TrainerCallback
 
 from deliberate.config import ExperimentConfig, config_hash, to_dict
 from deliberate.provenance import is_complete, read_manifest, write_json_atomic, write_manifest
 from deliberate.models import load_model
 from deliberate.tracking import Tracker, stage_run, trainer_report_to
-from deliberate.training.common import last_checkpoint, publish, start_step, work_dir
+from deliberate.training.common import last_checkpoint, publish, save_policy, snapshot, start_step, work_dir
 from deliberate.training.templates import training_template
-
-
-def _snapshot(model) -> dict[str, torch.Tensor]:
-    return {name: p.detach().to("cpu", copy=True) for name, p in model.named_parameters()}
-
-
-def _count_changed(initial: dict[str, torch.Tensor], model_dir: Path) -> int:
-    """Parameter tensors of the saved model that differ from ``initial`` (what the next stage reads)."""
-    final = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto")
-    changed = 0
-    for name, p in final.named_parameters():
-        before = initial.get(name)
-        if before is None or before.shape != p.shape or not torch.equal(before, p.detach().to(before.dtype)):
-            changed += 1
-    return changed
 
 
 class FirstStep(TrainerCallback):
@@ -62,7 +47,6 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
 
     With ``resume``, training continues from the last ``checkpoint-N`` in ``out_dir/checkpoints``."""
     from peft import LoraConfig as PeftLoraConfig
-    from peft import PeftModel
     from trl import SFTConfig, SFTTrainer
 
     sft, out_dir = cfg.sft, Path(out_dir)
@@ -108,7 +92,7 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
         peft_config = PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                                      target_modules=list(lora.target_modules), task_type="CAUSAL_LM")
     is_main = args.process_index == 0
-    initial = _snapshot(model) if is_main else {}  # base weights, before any adapter is injected
+    initial = snapshot(model) if is_main else {}  # base weights, before any adapter is injected
 
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
                          processing_class=tokenizer, peft_config=peft_config, callbacks=[first_step := FirstStep()])
@@ -121,19 +105,7 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
         raise ValueError(f"SFT: training loss is {result.training_loss}; check the learning rate and the data")
     metrics = trainer.evaluate() if validation is not None else {}
 
-    model_dir = out_dir / "model"
-    if lora.enabled:
-        adapter_dir = out_dir / "adapter"  # kept beside the merged model
-        trainer.save_model(str(adapter_dir))  # gathers the adapter under any distributed backend
-        if trainer.accelerator.is_main_process:
-            base, _ = load_model(cfg.student(), for_training=True)
-            merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-            merged.generation_config = trainer.accelerator.unwrap_model(trainer.model).generation_config
-            merged.save_pretrained(model_dir)
-            tokenizer.save_pretrained(model_dir)
-    else:
-        trainer.save_model(str(model_dir))  # main process writes model + tokenizer (training template)
-    trainer.accelerator.wait_for_everyone()
+    changed = save_policy(trainer, tokenizer, out_dir, lora=lora.enabled, base=cfg.student(), initial=initial)
 
     summary = {
         "train_loss": result.training_loss,
@@ -141,7 +113,7 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
         "train_records": len(train),
         "validation_records": 0 if validation is None else len(validation),
         "trainable_params": trainable,
-        "changed_params": _count_changed(initial, model_dir) if is_main else None,
+        "changed_params": changed,
         "lora": lora.enabled,
         "resumed_from_step": start_step(checkpoint),
         "first_step_run": first_step.first,

@@ -38,7 +38,7 @@ def experiment(tmp_path: Path, url: str, name="stub") -> dict:
                  "scenarios_per_family": 5, "samples_per_scenario": 2, "validation_scenarios_per_family": 1,
                  "min_score": 1.0, "min_kept": 1, "few_shot": False, "shard_size": 2,
                  "judge": {"kind": "llm", "k": 2, "min_action": 0.5, "min_reasoning": 0.5}},
-        "sft": {"enabled": False}, "wandb": {"mode": "disabled"},
+        "sft": {"enabled": False}, "eval": {"models": ["base"]}, "wandb": {"mode": "disabled"},
     }
 
 

@@ -139,6 +139,7 @@ def test_guided_actions_need_a_local_backend_and_the_key_never_enters_config():
         config_from_dict(raw)
     raw["data"]["generation"] = {}
     raw["sft"] = {"enabled": False}
+    raw["eval"] = {"models": ["base"]}
     cfg = config_from_dict(raw)
     assert describe(cfg.data.teacher) == "openai:m"
 

@@ -30,11 +30,11 @@ def test_unknown_family(capsys):
     assert "unknown environment family 'nope'" in capsys.readouterr().err
 
 
-def test_rl_not_built_is_explicit(tmp_path, capsys):
+def test_rl_disabled_is_explicit(tmp_path, capsys):
     cfg = tmp_path / "e.yaml"
     cfg.write_text("name: e\noutput_dir: x\ndata: {teacher: {name_or_path: /nonexistent}}\n")
     assert cli(["rl", str(cfg)]) == 2
-    assert "issue 4" in capsys.readouterr().err
+    assert "rl.enabled is false" in capsys.readouterr().err
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path, capsys):

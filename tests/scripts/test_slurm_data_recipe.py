@@ -35,7 +35,7 @@ def test_sbatch_recipe_serves_and_generates(tmp_path):
                              "endpoint": {"base_url": "http://placeholder:1/v1", "api_key_env": "RECIPE_KEY"}},
                  "scenarios_per_family": 3, "samples_per_scenario": 2, "validation_scenarios_per_family": 0,
                  "min_score": 0.5, "few_shot": False, "shard_size": 2},
-        "sft": {"enabled": False}, "wandb": {"mode": "disabled"},
+        "sft": {"enabled": False}, "eval": {"models": ["base"]}, "wandb": {"mode": "disabled"},
     }
     cfg = tmp_path / "recipe.yaml"
     cfg.write_text(yaml.safe_dump(exp))
