@@ -96,6 +96,8 @@ def save_policy(trainer, tokenizer, out_dir: Path, *, lora: bool, base, initial:
 
     out_dir = Path(out_dir)
     model_dir = out_dir / "model"
+    if trainer.is_fsdp_enabled:  # checkpoints stay sharded; the published model must be one loadable folder
+        trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
     if lora:
         adapter_dir = out_dir / "adapter"  # kept beside the merged model
         trainer.save_model(str(adapter_dir))  # gathers the adapter under any distributed backend
@@ -109,3 +111,12 @@ def save_policy(trainer, tokenizer, out_dir: Path, *, lora: bool, base, initial:
         trainer.save_model(str(model_dir))  # main process writes model + tokenizer (training template)
     trainer.accelerator.wait_for_everyone()
     return count_changed(initial, model_dir) if trainer.accelerator.is_main_process else None
+
+
+def distributed_state():
+    """accelerate's process state. On a machine without CUDA it must be asked for CPU explicitly:
+    otherwise, under torchrun, every rank believes it is the only (main) process."""
+    import torch
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())

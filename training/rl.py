@@ -30,7 +30,7 @@ from deliberate.envs.core import get_family
 from deliberate.provenance import is_complete, read_manifest, write_json_atomic, write_manifest
 from deliberate.rollout import protocol_text, run_rollouts
 from deliberate.tracking import Tracker, stage_run, trainer_report_to
-from deliberate.training.common import last_checkpoint, publish, save_policy, snapshot, start_step, work_dir
+from deliberate.training.common import distributed_state, last_checkpoint, publish, save_policy, snapshot, start_step, work_dir
 from deliberate.training.rewards import action_view, reward_functions
 from deliberate.training.templates import training_template
 
@@ -219,11 +219,9 @@ def stage_hash(cfg: ExperimentConfig) -> str:
 
 def main(cfg: ExperimentConfig, force: bool = False) -> Path:
     """``deliberate rl EXPERIMENT.yaml``: GRPO, then publish ``<output_dir>/rl`` atomically."""
-    from accelerate import PartialState
-
     from deliberate.specs.loader import load_spec
 
-    state = PartialState()
+    state = distributed_state()
     out = cfg.stage_dir("rl")
     _, parents = policy_model(cfg)
     for p in parents:

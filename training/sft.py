@@ -28,7 +28,7 @@ from deliberate.config import ExperimentConfig, config_hash, to_dict
 from deliberate.provenance import is_complete, read_manifest, write_json_atomic, write_manifest
 from deliberate.models import load_model
 from deliberate.tracking import Tracker, stage_run, trainer_report_to
-from deliberate.training.common import last_checkpoint, publish, save_policy, snapshot, start_step, work_dir
+from deliberate.training.common import distributed_state, last_checkpoint, publish, save_policy, snapshot, start_step, work_dir
 from deliberate.training.templates import training_template
 
 
@@ -115,6 +115,7 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
         "trainable_params": trainable,
         "changed_params": changed,
         "lora": lora.enabled,
+        "world_size": args.world_size,
         "resumed_from_step": start_step(checkpoint),
         "first_step_run": first_step.first,
     }
@@ -133,9 +134,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
     Under several processes every rank trains in the same temporary directory; only the main
     process writes the manifest and renames the directory into place.
     """
-    from accelerate import PartialState
-
-    state = PartialState()
+    state = distributed_state()
     out, data_dir = cfg.stage_dir("sft"), cfg.stage_dir("data")
     chash = stage_hash(cfg)
     if not force and is_complete(out, chash, [data_dir]):

@@ -183,3 +183,44 @@ def test_killed_sft_resumes_from_its_last_checkpoint(tmp_path, tiny_model_dir):
     assert summary["resumed_from_step"] == 2 and summary["first_step_run"] == 3
     assert summary["global_step"] == 5 and summary["changed_params"] > 0
     assert not work.exists() and not (out / "checkpoints").exists()
+
+
+def _runs_with_data(tmp_path):
+    import os
+
+    from deliberate.provenance import write_manifest
+
+    data_dir = _save_data(tmp_path, train=8)
+    (tmp_path / "runs").mkdir()
+    os.replace(data_dir, tmp_path / "runs" / "data")
+    write_manifest(tmp_path / "runs" / "data", stage="data", config_hash="x", record_count=9)
+    return tmp_path / "runs"
+
+
+def test_two_process_sft_under_torchrun(tmp_path, tiny_model_dir):
+    """torchrun --nproc_per_node 2 on CPU (gloo): both ranks train, rank 0 publishes once."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    runs = _runs_with_data(tmp_path)
+    cfg_path = tmp_path / "exp.yaml"
+    cfg_path.write_text(yaml.safe_dump({
+        "name": "ddp", "output_dir": str(runs), "data": {"teacher": {"name_or_path": str(tiny_model_dir)}},
+        "sft": {"max_steps": 2, "per_device_train_batch_size": 2, "learning_rate": 1e-3, "max_length": 512},
+        "wandb": {"mode": "disabled"}}))
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                           "--master_port", str(port), "-m", "deliberate.cli", "sft", str(cfg_path)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((runs / "sft" / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["global_step"] == 2 and summary["changed_params"] > 0
+    assert (runs / "sft" / "model" / "config.json").is_file() and not (runs / ".sft.tmp").exists()
