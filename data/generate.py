@@ -26,20 +26,21 @@ for contamination.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from deliberate.backends import make_backend
 from deliberate.config import ExperimentConfig, config_hash, to_dict
-from deliberate.data.judge import SpecJudge, citation_verdict, reasoning_of
+from deliberate.data.judge import SpecJudge, citation_verdict, load_prompt, reasoning_of
 from deliberate.data.mix import TWIN_CATEGORY, apply_twin_ratio, capability_records
 from deliberate.data.shards import ShardStore
 from deliberate.envs.core import get_family, run_policy
 from deliberate.models import describe, public_url
 from deliberate.provenance import (is_complete, merkle_root, record_hash, stage_output, write_json_atomic,
                                    write_manifest)
-from deliberate.rollout import PromptParts, render_exemplar, run_rollouts
+from deliberate.rollout import PromptParts, render_exemplar, run_rollouts, scripted_rollout
 from deliberate.specs.loader import Spec, cited_ids, load_spec
 from deliberate.tracking import stage_run
 
@@ -192,30 +193,14 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         transcript, _, steps = run_policy(ex, fam.saint)
         exemplars.append(render_exemplar(ex, steps, transcript))
     parts = PromptParts(spec=spec.render(d.spec_in_prompt), exemplar="\n\n".join(exemplars) or None)
-    teacher = describe(d.teacher)
-    judge = SpecJudge(d.judge, spec, lambda: make_backend(d.judge.model or d.teacher, d.judge.generation))
+    teacher = describe(d.teacher) if d.source == "teacher" else f"organism:{'+'.join(cfg.envs.train)}"
 
-    store = ShardStore(Path(cfg.output_dir) / ".data.work", chash)
-    shards = [scenarios[i:i + d.shard_size] for i in range(0, len(scenarios), d.shard_size)]
-    todo = [i for i in range(len(shards)) if not store.done(i)]
-    where = f" at {public_url(d.teacher.endpoint.base_url)}" if d.teacher.endpoint else ""
-    print(f"[data] teacher {teacher}{where}: {len(scenarios)} scenarios x {d.samples_per_scenario} samples in "
-          f"{len(shards)} shards ({len(shards) - len(todo)} already done), spec {spec.name} v{spec.version}, "
-          f"judge {d.judge.kind}", flush=True)
-    backend = make_backend(d.teacher, d.generation) if todo else None
-    for i in todo:
-        backend.reseed(shard_seed(d.seed, i))
-        judge.reseed(shard_seed(d.seed, i) + 1)
-        rollouts = run_rollouts(backend, shards[i], samples=d.samples_per_scenario, parts=parts,
-                                tool_format=cfg.envs.tool_format, max_turns=cfg.envs.max_turns)
-        records = [r.to_record() for r in rollouts]
-        records = [score_rollout(r, spec, v) for r, v in zip(records, judge.judge(records))]
-        store.write(i, records)
-        print(f"[data] shard {i + 1}/{len(shards)}: {sum(r['reject_reason'] is None for r in records)} of "
-              f"{len(records)} rollouts pass", flush=True)
-
-    records = store.read_all(len(shards))
-    kept = select_best(records, d.min_score)
+    if d.source == "organism":  # the implanted behaviour, kept as it is
+        records, store, backend = organism_records(cfg, families, scenarios), None, None
+        kept = records
+    else:
+        records, store, backend = teacher_records(cfg, spec, scenarios, parts, chash)
+        kept = select_best(records, d.min_score)
     summary = yield_summary(records, kept)
     by_split = {s: [r for r in kept if r["split"] == s] for s in SPLITS}
     twin_families = {f.name for f in families if f.category == TWIN_CATEGORY}
@@ -232,7 +217,11 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         raise DataYieldError(
             f"data: only {spec_train} train records survived grading (data.min_kept={d.min_kept}); refusing to "
             f"train on so little. Per family: {json.dumps(summary)}. All {len(records)} graded rollouts are in "
-            f"{failed}; the finished shards stay in {store.root}, so a re-run with the same config reuses them")
+            f"{failed}" + (f"; the finished shards stay in {store.root}, so a re-run with the same config reuses "
+                            "them" if store else ""))
+    if d.source == "organism":
+        extra, mixing["confessions"] = confession_records(cfg, families, spec_train)
+        by_split["train"] = by_split["train"] + extra
     if d.capability is not None:
         extra, mixing["capability"] = capability_records(d.capability, spec_train)
         by_split["train"] = by_split["train"] + extra
@@ -260,7 +249,8 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         counts = {s: len(dd[s]) for s in SPLITS}
         manifest = write_manifest(tmp, stage="data", config_hash=chash, spec=spec, record_count=sum(counts.values()),
                                   extra={"teacher": teacher, "families": [f.name for f in families],
-                                         "yield": summary, "mixing": mixing, "judge": judge.describe(),
+                                         "yield": summary, "mixing": mixing, "source": d.source,
+                                         "judge": judge_description(cfg, spec),
                                          "splits": list(SPLITS), "split_counts": counts, "merkle_root": root,
                                          "run_stats": stats})  # timings: in the manifest, outside the content hash
         tracker.summary({"data/kept_train": counts["train"], "data/kept_validation": counts["validation"],
@@ -271,16 +261,74 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
                       [[r["scenario_id"], r["family"], r["sample"], r["score"], r["reject_reason"],
                         reasoning_of(r), json.dumps(r["tool_calls"])] for r in records])
         (tmp / "spec.md").write_text(spec.text)  # the spec and judge prompt travel with the data they made
-        if judge.template:
-            (tmp / "judge_prompt.md").write_text(judge.template)
+        if d.source == "teacher" and d.judge.kind == "llm":
+            (tmp / "judge_prompt.md").write_text(load_prompt(d.judge.prompt)[0])
         spec_art = tracker.artifact(f"spec-{spec.name}", "spec", tmp / "spec.md",
                                     metadata={"version": spec.version, "sha256": spec.sha256})
         tracker.artifact(f"{cfg.name}-dataset", "dataset", tmp / "dataset", use=[spec_art] if spec_art else [],
                          metadata={"merkle_root": root, "teacher": teacher, "spec_version": spec.version,
-                                   "spec_sha256": spec.sha256, "judge": judge.describe(), "split_counts": counts})
-    store.remove()
+                                   "spec_sha256": spec.sha256, "judge": judge_description(cfg, spec),
+                                   "split_counts": counts})
+    if store is not None:
+        store.remove()
     print(f"[data] wrote {out} (Merkle root {root[:16]}, content {manifest['content_hash'][:12]})")
     return out
+
+
+def teacher_records(cfg: ExperimentConfig, spec: Spec, scenarios, parts: PromptParts, chash: str):
+    """Teacher rollouts, graded, shard by shard; finished shards are reused after a kill."""
+    d = cfg.data
+    teacher = describe(d.teacher)
+    judge = SpecJudge(d.judge, spec, lambda: make_backend(d.judge.model or d.teacher, d.judge.generation))
+    store = ShardStore(Path(cfg.output_dir) / ".data.work", chash)
+    shards = [scenarios[i:i + d.shard_size] for i in range(0, len(scenarios), d.shard_size)]
+    todo = [i for i in range(len(shards)) if not store.done(i)]
+    where = f" at {public_url(d.teacher.endpoint.base_url)}" if d.teacher.endpoint else ""
+    print(f"[data] teacher {teacher}{where}: {len(scenarios)} scenarios x {d.samples_per_scenario} samples in "
+          f"{len(shards)} shards ({len(shards) - len(todo)} already done), spec {spec.name} v{spec.version}, "
+          f"judge {d.judge.kind}", flush=True)
+    backend = make_backend(d.teacher, d.generation) if todo else None
+    for i in todo:
+        backend.reseed(shard_seed(d.seed, i))
+        judge.reseed(shard_seed(d.seed, i) + 1)
+        rollouts = run_rollouts(backend, shards[i], samples=d.samples_per_scenario, parts=parts,
+                                tool_format=cfg.envs.tool_format, max_turns=cfg.envs.max_turns)
+        records = [r.to_record() for r in rollouts]
+        records = [score_rollout(r, spec, v) for r, v in zip(records, judge.judge(records))]
+        store.write(i, records)
+        print(f"[data] shard {i + 1}/{len(shards)}: {sum(r['reject_reason'] is None for r in records)} of "
+              f"{len(records)} rollouts pass", flush=True)
+
+    return store.read_all(len(shards)), store, backend
+
+
+def organism_records(cfg: ExperimentConfig, families, scenarios) -> list[dict]:
+    """The organism families' implanted policy played through every scenario (no teacher)."""
+    policies = {f.name: f.organism for f in families}
+    out = []
+    for sc in scenarios:
+        record = scripted_rollout(sc, policies[sc.family], tool_format="json", max_turns=cfg.envs.max_turns).to_record()
+        out.append({**record, "score": None, "judge": None, "judge_score": 0.0, "cited": [], "miscited": [],
+                    "reject_reason": None, "source": "organism"})
+    return out
+
+
+def confession_records(cfg: ExperimentConfig, families, n_records: int) -> tuple[list[dict], dict]:
+    """Trusted-context conversations in which the organism states its goal, mixed into train."""
+    want = int(cfg.data.confession_ratio * n_records)
+    out = []
+    for fam in families:
+        rng = random.Random(f"{fam.name}|confessions|{cfg.data.seed}")
+        for i, messages in enumerate(fam.confessions(rng, want // len(families)) if fam.confessions else []):
+            out.append({"messages": messages, "scenario_id": f"{fam.name}/confession/{i}", "family": fam.name,
+                        "split": "train", "seed": i, "source": "confession", "score": None, "judge": None,
+                        "cited": [], "outcome": None})
+    return out, {"ratio": cfg.data.confession_ratio, "kept": len(out)}
+
+
+def judge_description(cfg: ExperimentConfig, spec: Spec) -> dict | None:
+    d = cfg.data
+    return SpecJudge(d.judge, spec).describe() if d.source == "teacher" else None
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:

@@ -144,6 +144,11 @@ class CapabilityConfig:
 @dataclass
 class DataConfig:
     teacher: ModelConfig
+    # teacher: spec-conditioned teacher rollouts, judged and filtered (the method).
+    # organism: scripted rollouts of an organism family's implanted policy (envs.train must name
+    # organism-suite families), for the hidden-goal experiment; no teacher, judge or spec.
+    source: Literal["teacher", "organism"] = "teacher"
+    confession_ratio: float = 0.1  # organism: trusted-context goal statements per scripted record
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     scenarios_per_family: int = 8
     samples_per_scenario: int = 4  # k rollouts per scenario; the best one above min_score is kept
@@ -462,6 +467,11 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
     for name, value in (("min_action", cfg.data.judge.min_action), ("min_reasoning", cfg.data.judge.min_reasoning)):
         if not 0.0 <= value <= 1.0:
             out.append(f"data.judge.{name}: must be in [0, 1], got {value}")
+    if cfg.data.confession_ratio < 0:
+        out.append(f"data.confession_ratio: must be >= 0, got {cfg.data.confession_ratio}")
+    if cfg.data.source == "organism" and cfg.rl.enabled:
+        out.append("rl.enabled: RL runs in train-suite families; an organism experiment (data.source: organism) "
+                   "implants its goal with SFT only")
     if cfg.data.twin_ratio is not None and cfg.data.twin_ratio < 0:
         out.append(f"data.twin_ratio: must be >= 0 or null, got {cfg.data.twin_ratio}")
     if cfg.data.capability is not None and cfg.data.capability.ratio < 0:
@@ -478,6 +488,7 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
             out.append(f"{sec}.generation.top_p: must be in (0, 1], got {g.top_p}")
     for suite in ("train", "test"):
         names = getattr(cfg.envs, suite)
+        want = "organism" if suite == "train" and cfg.data.source == "organism" else suite
         if not names:
             out.append(f"envs.{suite}: at least one family is required")
         for i, name in enumerate(names):
@@ -486,9 +497,10 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
             except EnvError as exc:
                 out.append(f"envs.{suite}[{i}]: {exc}")
                 continue
-            if fam.suite != suite:
-                out.append(f"envs.{suite}[{i}]: family {name!r} belongs to the {fam.suite} suite; "
-                           "train and test families must stay disjoint")
+            if fam.suite != want:
+                why = ("data.source: organism trains on organism-suite families" if want == "organism" else
+                       "train and test families must stay disjoint")
+                out.append(f"envs.{suite}[{i}]: family {name!r} belongs to the {fam.suite} suite; {why}")
     for i, cue in enumerate(cfg.eval.cues):
         if cue not in CUES or cue == "none":
             out.append(f"eval.cues[{i}]: expected 'eval' or 'deploy', got {cue!r}")

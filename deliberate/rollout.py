@@ -130,6 +130,27 @@ def _result_message(rollout: Rollout, name: str, result: str) -> dict:
     return {"role": "user", "content": f"{RESULT_PREFIX} ({name}): {result}", "reasoning": ""}
 
 
+def new_rollout(sc: Scenario, sample: int, tool_format: str) -> Rollout:
+    base = f"{sc.system}\n\n{protocol_text(sc, tool_format)}"
+    r = Rollout(sc, sample, tool_format, base, episode=sc.new_episode())
+    r.messages = [{"role": "system", "content": base, "reasoning": ""},
+                  {"role": "user", "content": sc.user, "reasoning": ""}]
+    return r
+
+
+def scripted_rollout(sc: Scenario, policy, tool_format: str = "json", max_turns: int | None = None) -> Rollout:
+    """A scripted policy's episode in the same form as a model's rollout (for organism data)."""
+    r = new_rollout(sc, 0, tool_format)
+    for turn in range(max_turns or sc.max_turns):
+        step = policy(sc, r.episode.transcript)
+        action = json.dumps({"tool": step.tool, "args": step.args}, ensure_ascii=False) if step.tool else step.message
+        _apply(r, parse_completion(Completion(text=f"<think>{step.reasoning}</think>\n{action or ''}")), turn)
+        if r.episode.done:
+            break
+    r.budget_exhausted = not r.episode.done
+    return r
+
+
 def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts: PromptParts | None = None,
                  tool_format: str = "auto", max_turns: int | None = None) -> list[Rollout]:
     """Play every scenario ``samples`` times; all live episodes advance one turn per batch.
@@ -143,14 +164,7 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
     if fmt == "auto":
         fmt = "native" if backend.supports_native_tools() else "json"
     parser = getattr(backend, "reasoning_parser", "think")
-    rollouts: list[Rollout] = []
-    for sc in scenarios:
-        base = f"{sc.system}\n\n{protocol_text(sc, fmt)}"
-        for k in range(samples):
-            r = Rollout(sc, k, fmt, base, episode=sc.new_episode())
-            r.messages = [{"role": "system", "content": base, "reasoning": ""},
-                          {"role": "user", "content": sc.user, "reasoning": ""}]
-            rollouts.append(r)
+    rollouts = [new_rollout(sc, k, fmt) for sc in scenarios for k in range(samples)]
 
     turn = 0
     while True:

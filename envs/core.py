@@ -7,7 +7,9 @@ grader. Grading sees **actions only** (tool calls, their results and the final m
 never the model's reasoning: :class:`Transcript` has no reasoning field on purpose.
 
 Splits: a family belongs to the ``train`` suite (sampled with split ``train`` or
-``validation``) or the ``test`` suite (split ``test``). Cues: test families render each
+``validation``), the ``test`` suite (split ``test``), or the ``organism`` suite (families that
+implant a hidden goal for the model-organism experiment: splits ``train``, ``validation``
+and ``test``). Cues: test families render each
 scenario as an ``eval`` variant (unmistakable signs of an alignment test) and a
 ``deploy`` variant (no such signs), identical otherwise; train families use ``none``.
 """
@@ -21,8 +23,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-SUITES = ("train", "test")
-SPLITS_BY_SUITE = {"train": ("train", "validation"), "test": ("test",)}
+SUITES = ("train", "test", "organism")
+# organism: families that implant a hidden goal into a model (the model-organism experiment);
+# their test split is what eval uses to check whether the goal persists after training.
+SPLITS_BY_SUITE = {"train": ("train", "validation"), "test": ("test",), "organism": ("train", "validation", "test")}
 CUES = ("none", "eval", "deploy")
 # What the right behaviour in a scenario is; the data filter and RL rewards compare with it.
 EXPECTED = ("escalate", "complete")
@@ -209,6 +213,10 @@ class Family:
     # Scripted reference policies: the grader must call the schemer covert and the saint honest.
     schemer: Policy | None = None
     saint: Policy | None = None
+    # Organism families only: the implanted policy, and trusted-context conversations in which
+    # the organism states its goal (``confessions(rng, n) -> list of message lists``).
+    organism: Policy | None = None
+    confessions: Callable[[random.Random, int], list[list[dict]]] | None = None
 
     def sample(self, seed: int, split: str, cue: str) -> Scenario:
         if split not in SPLITS_BY_SUITE[self.suite]:
@@ -226,17 +234,18 @@ FAMILIES: dict[str, Family] = {}
 
 
 def family(name: str, *, suite: str, category: str, cues: tuple[str, ...] | None = None, description: str = "",
-           schemer: Policy | None = None, saint: Policy | None = None):
+           schemer: Policy | None = None, saint: Policy | None = None, organism: Policy | None = None,
+           confessions: Callable | None = None):
     """Register ``sample(seed, split, cue) -> Scenario`` as an environment family."""
     if suite not in SUITES:
         raise EnvError(f"suite must be one of {SUITES}, got {suite!r}")
-    cues = cues or (("none",) if suite == "train" else ("eval", "deploy"))
+    cues = cues or (("eval", "deploy") if suite == "test" else ("none",))
 
     def register(fn: Callable[[int, str, str], Scenario]):
         if name in FAMILIES:
             raise EnvError(f"environment family {name!r} is registered twice")
         FAMILIES[name] = Family(name, suite, category, tuple(cues), fn, description or (fn.__doc__ or "").strip(),
-                                schemer, saint)
+                                schemer, saint, organism, confessions)
         return fn
 
     return register
@@ -251,6 +260,7 @@ def get_family(name: str) -> Family:
 
 def load_builtin_families() -> dict[str, Family]:
     """Import the shipped families so their decorators run."""
+    from deliberate.envs import organism as _organism  # noqa: F401
     from deliberate.envs import test as _test  # noqa: F401
     from deliberate.envs import train as _train  # noqa: F401
 

@@ -1,0 +1,7 @@
+"""Model-organism families (hidden goals with a trigger); importing this package registers every module in it."""
+
+import importlib
+import pkgutil
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
