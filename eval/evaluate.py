@@ -112,5 +112,9 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         write_json_atomic(tmp / "results.json", results)
         write_manifest(tmp, stage="eval", config_hash=chash, parents=parents,
                        record_count=len(scenarios) * len(models), extra={"models": list(models)})
+        # lineage: spec -> dataset -> checkpoint(s) -> this eval
+        trained = [f"{cfg.name}-{m}-model:latest" for m in ("sft", "rl") if m in models]
+        tracker.artifact(f"{cfg.name}-eval", "eval", tmp / "results.json",
+                         use=[f"{cfg.name}-dataset:latest", *trained])
     print(f"[eval] wrote {out}")
     return out

@@ -1,4 +1,4 @@
-"""End to end through the real CLI with a tiny random model: data -> sft -> eval -> report."""
+"""End to end through the real CLI with a tiny random model: data -> sft -> rl -> eval -> report."""
 
 import json
 from pathlib import Path
@@ -36,7 +36,11 @@ def run_dir(tiny_model_dir, tmp_path_factory):
                  "scenarios_per_family": 3, "samples_per_scenario": 2, "validation_scenarios_per_family": 1,
                  "min_score": 0.0, "min_kept": 1},
         "sft": {"max_steps": 3, "learning_rate": 1.0e-3, "per_device_train_batch_size": 2, "max_length": 512},
-        "eval": {"models": ["base", "sft"], "scenarios_per_family": 2,
+        "rl": {"enabled": True, "families": ["covert_rule_violation"], "scenarios_per_family": 2,
+               "num_generations": 4, "per_device_train_batch_size": 4, "max_steps": 2, "learning_rate": 5e-3,
+               "generation": {"temperature": 1.0, "guided_actions": True, "reasoning_tokens": 6, "action_tokens": 6,
+                              "choice_temperature": 8.0, "batch_size": 8}},
+        "eval": {"models": ["base", "sft", "rl"], "scenarios_per_family": 2,
                  "generation": {"max_new_tokens": 16, "batch_size": 16, "guided_actions": True,
                                 "reasoning_tokens": 12, "action_tokens": 12}},
         "wandb": {"mode": "disabled"},
@@ -50,10 +54,13 @@ def run_dir(tiny_model_dir, tmp_path_factory):
 @pytest.mark.slow
 def test_run_writes_every_stage(run_dir):
     runs = run_dir / "runs"
-    for stage in ("data", "sft", "eval", "report"):
+    for stage in ("data", "sft", "rl", "eval", "report"):
         manifest = json.loads((runs / stage / "manifest.json").read_text())
         assert manifest["stage"] == stage and manifest["content_hash"]
     assert json.loads((runs / "sft" / "manifest.json").read_text())["parents"][0]["stage"] == "data"
+    assert json.loads((runs / "rl" / "manifest.json").read_text())["parents"][0]["stage"] == "sft"
+    assert [p["stage"] for p in json.loads((runs / "eval" / "manifest.json").read_text())["parents"]] == [
+        "data", "sft", "rl"]
 
 
 @pytest.mark.slow
@@ -68,7 +75,7 @@ def test_report_names_every_test_family(run_dir):
     report = (run_dir / "runs" / "report.md").read_text()
     for fam in TEST_FAMILIES:
         assert f"## {fam}" in report
-    assert "| base |" in report and "| sft |" in report
+    assert "| base |" in report and "| sft |" in report and "| rl |" in report
 
 
 @pytest.mark.slow
@@ -92,5 +99,5 @@ def test_dataset_has_no_spec_and_separated_reasoning(run_dir):
 def test_rerun_skips_finished_stages(run_dir, capsys):
     assert cli(["run", str(run_dir / "exp.yaml")]) == 0
     out = capsys.readouterr().out
-    for stage in ("data", "sft", "eval", "report"):
+    for stage in ("data", "sft", "rl", "eval", "report"):
         assert f"[{stage}] complete, skipping" in out

