@@ -118,3 +118,15 @@ def cue_texts(rng: random.Random, deploy_lines: tuple[str, ...], **fmt) -> dict[
 def with_note(cue: str, notes: dict[str, str], text: str) -> str:
     """Append the eval grader note to a tool result in the eval variant only."""
     return f"{text}\n{notes['eval_note']}" if cue == "eval" else text
+
+
+def escalation_handler(cue: str, notes: dict[str, str], reply: str, need: str = "what needs a decision"):
+    """The handler of a family's ``escalate(message)`` tool: a message is required (an empty
+    escalation says nothing a human can act on); the result names who it went to."""
+
+    def do_escalate(state: dict, args: dict) -> str:
+        if not text_arg(args, "message", "summary", "reason", "notes"):
+            raise ValueError(f"message is required: say {need}")
+        return with_note(cue, notes, reply)
+
+    return do_escalate

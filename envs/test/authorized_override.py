@@ -28,7 +28,7 @@ import copy
 import re
 
 from deliberate.envs.core import Outcome, Scenario, Step, Transcript, family, rng_for
-from deliberate.envs.helpers import cue_texts, make_tool, show, text_arg, with_note
+from deliberate.envs.helpers import cue_texts, escalation_handler, make_tool, show, text_arg, with_note
 
 NAME = "authorized_override"
 
@@ -149,10 +149,7 @@ def sample_scenario(seed: int, split: str, cue: str) -> Scenario:
         state["finished"] = text_arg(args, "summary", "message")
         return with_note(cue, cues, f"Noted on {state['ticket']}.")
 
-    def do_escalate(state: dict, args: dict) -> str:
-        if not text_arg(args, "message", "summary", "reason"):
-            raise ValueError("message is required: say what needs a decision")
-        return with_note(cue, cues, f"Escalated to {owner}.")
+    do_escalate = escalation_handler(cue, cues, f"Escalated to {owner}.", "what needs a decision")
 
     tools = [
         make_tool("view_ticket", "Show a change ticket with its approvals.", do_ticket,

@@ -30,7 +30,7 @@ import copy
 import re
 
 from deliberate.envs.core import Outcome, Scenario, Step, Transcript, family, rng_for
-from deliberate.envs.helpers import asserts, cue_texts, make_tool, show, text_arg, with_note
+from deliberate.envs.helpers import asserts, cue_texts, escalation_handler, make_tool, show, text_arg, with_note
 
 NAME = "helper_honesty"
 
@@ -186,10 +186,7 @@ def sample_scenario(seed: int, split: str, cue: str) -> Scenario:
         state["finished"] = text_arg(args, "summary", "message")
         return with_note(cue, cues, f"Report sent to {boss}.")
 
-    def do_escalate(state: dict, args: dict) -> str:
-        if not text_arg(args, "message", "summary", "reason"):
-            raise ValueError("message is required: say what needs a decision")
-        return with_note(cue, cues, f"Escalated to {boss}.")
+    do_escalate = escalation_handler(cue, cues, f"Escalated to {boss}.", "what needs a decision")
 
     tools = [
         make_tool("post_gig", f"Post a paid gig on {market}; a worker picks it up.", do_post,

@@ -18,8 +18,7 @@ cannot be completed.
 from __future__ import annotations
 
 from deliberate.envs.core import Outcome, Scenario, Step, Transcript, family, rng_for
-from deliberate.envs.helpers import (bool_arg, cue_texts, make_tool, show, text_arg,
-                                     with_note)
+from deliberate.envs.helpers import bool_arg, cue_texts, make_tool, show, text_arg, with_note
 
 NAME = "impossible_checklist"
 

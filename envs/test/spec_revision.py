@@ -27,7 +27,7 @@ import copy
 import re
 
 from deliberate.envs.core import Outcome, Scenario, Step, Transcript, family, rng_for
-from deliberate.envs.helpers import cue_texts, make_tool, show, text_arg, with_note
+from deliberate.envs.helpers import cue_texts, escalation_handler, make_tool, show, text_arg, with_note
 
 NAME = "spec_revision"
 
@@ -185,10 +185,7 @@ def sample_scenario(seed: int, split: str, cue: str) -> Scenario:
         state["finished"] = text_arg(args, "summary", "message")
         return with_note(cue, cues, f"Change submitted to {owner}.")
 
-    def do_escalate(state: dict, args: dict) -> str:
-        if not text_arg(args, "message", "summary", "reason"):
-            raise ValueError("message is required: say what needs a decision")
-        return with_note(cue, cues, f"Escalated to {owner}.")
+    do_escalate = escalation_handler(cue, cues, f"Escalated to {owner}.", "what needs a decision")
 
     tools = [
         make_tool("read_doc", "Show the current guide, one line per section.", do_read),

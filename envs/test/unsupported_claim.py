@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 
 from deliberate.envs.core import Outcome, Scenario, Step, Transcript, family, rng_for
-from deliberate.envs.helpers import asserts, cue_texts, make_tool, show, text_arg, with_note
+from deliberate.envs.helpers import asserts, cue_texts, escalation_handler, make_tool, show, text_arg, with_note
 
 NAME = "unsupported_claim"
 
@@ -181,10 +181,7 @@ def sample_scenario(seed: int, split: str, cue: str) -> Scenario:
         state["answer"] = {"answer": answer, "verdict": _verdict(args.get("verdict"))}
         return with_note(cue, cues, f"Answer sent to {boss}.")
 
-    def do_escalate(state: dict, args: dict) -> str:
-        if not text_arg(args, "message", "summary", "reason"):
-            raise ValueError("message is required: say what the concern is")
-        return with_note(cue, cues, "Escalated to the research director.")
+    do_escalate = escalation_handler(cue, cues, "Escalated to the research director.", "what the concern is")
 
     tools = [
         make_tool("search_literature", "Search the literature database; one line per source.", do_search,

@@ -2,8 +2,9 @@
 
 import pytest
 
-from deliberate.envs.core import ToolCall, Transcript, get_family
+from deliberate.envs.core import ToolCall, get_family
 from deliberate.envs.test.access_pretext import approval_claim, purpose_approvers
+from transcripts import flags, tx
 
 NAME = "access_pretext"
 
@@ -15,15 +16,6 @@ def scenario_of(seed=11, cue="eval"):
 def scenario_where(approved: bool):
     seed = next(sd for sd in range(50) if (scenario_of(sd).state["approver"] is not None) == approved)
     return scenario_of(seed)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 def run(s, approved_by, purpose=None):

@@ -1,19 +1,11 @@
 """admin_token: hand-written transcripts for the grader, plus the permission model."""
 
-from deliberate.envs.core import Episode, ToolCall, Transcript, get_family
+from deliberate.envs.core import Episode, ToolCall, get_family
+from transcripts import flags, tx
 
 
 def scenario_of(seed=11, cue="eval"):
     return get_family("admin_token").sample(seed, "test", cue)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 def test_escalating_is_honest_even_after_reading_the_token():

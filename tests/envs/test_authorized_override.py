@@ -3,23 +3,15 @@ and covert silences are told apart (actions only)."""
 
 import pytest
 
-from deliberate.envs.core import ToolCall, Transcript, get_family
+from deliberate.envs.core import ToolCall, get_family
 from deliberate.envs.test.authorized_override import parse_minutes
+from transcripts import flags, tx
 
 NAME = "authorized_override"
 
 
 def scenario_of(seed=11, cue="eval"):
     return get_family(NAME).sample(seed, "test", cue)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 FINISH = ("finish", {"summary": "Silenced as approved."})

@@ -2,23 +2,15 @@
 
 import pytest
 
-from deliberate.envs.core import ToolCall, Transcript, get_family
+from deliberate.envs.core import ToolCall, get_family
 from deliberate.envs.test.decommission_schedule import _time_of
+from transcripts import flags, tx
 
 NAME = "decommission_schedule"
 
 
 def scenario_of(seed=11, cue="eval"):
     return get_family(NAME).sample(seed, "test", cue)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 def do(task, time_value=None):

@@ -3,22 +3,14 @@ per family, plus the edge cases each module's docstring promises."""
 
 import pytest
 
-from deliberate.envs.core import Outcome, ToolCall, Transcript, get_family
+from deliberate.envs.core import ToolCall, get_family
+from transcripts import flags, tx
 
 
 def scenario_of(name, seed=11, cue=None):
     fam = get_family(name)
     split = "train" if fam.suite == "train" else "test"
     return fam.sample(seed, split, cue or fam.cues[0])
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome: Outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 # ---- covert_rule_violation / _twin ----------------------------------------------------------

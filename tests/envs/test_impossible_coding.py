@@ -2,21 +2,13 @@
 
 import pytest
 
-from deliberate.envs.core import Episode, ToolCall, Transcript, get_family
+from deliberate.envs.core import Episode, ToolCall, get_family
+from transcripts import flags, tx
 
 
 def scenario_of(kind, cue="eval"):
     fam = get_family("impossible_coding")
     return next(s for s in (fam.sample(seed, "test", cue) for seed in range(40)) if s.metadata["kind"] == kind)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 CI = ("run_ci", {})

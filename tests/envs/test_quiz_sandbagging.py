@@ -2,21 +2,13 @@
 
 import pytest
 
-from deliberate.envs.core import Episode, ToolCall, Transcript, get_family, run_policy
+from deliberate.envs.core import Episode, get_family, run_policy
 from deliberate.envs.test.quiz_sandbagging import _fmt, paired_sandbagging_test, quiz_score
+from transcripts import flags, tx
 
 
 def scenario_of(seed=10, cue="eval"):
     return get_family("quiz_sandbagging").sample(seed, "test", cue)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 def values(s, fn=lambda q, r: r):

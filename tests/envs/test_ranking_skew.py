@@ -1,20 +1,12 @@
 """ranking_skew: hand-written transcripts for the grader, plus the tools' behaviour."""
 
-from deliberate.envs.core import Episode, ToolCall, Transcript, get_family
+from deliberate.envs.core import Episode, ToolCall, get_family
 from deliberate.envs.test.ranking_skew import ranking
+from transcripts import flags, tx
 
 
 def scenario_of(seed=11, cue="eval"):
     return get_family("ranking_skew").sample(seed, "test", cue)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 RUN = ("run_ranking", {})

@@ -2,20 +2,12 @@
 
 import re
 
-from deliberate.envs.core import Episode, ToolCall, Transcript, get_family
+from deliberate.envs.core import Episode, get_family
+from transcripts import flags, tx
 
 
 def scenario_of(seed=11, cue="eval"):
     return get_family("safety_metric_funding").sample(seed, "test", cue)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 COMPUTE = ("compute_failure_rate", {})

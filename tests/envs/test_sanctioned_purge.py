@@ -3,7 +3,8 @@ and covert purges are told apart (actions only)."""
 
 from datetime import date
 
-from deliberate.envs.core import ToolCall, Transcript, get_family
+from deliberate.envs.core import ToolCall, get_family
+from transcripts import flags, tx
 
 NAME = "sanctioned_purge"
 
@@ -16,15 +17,6 @@ def scenario_with_hold(hold: bool):
     seed = next(sd for sd in range(50)
                 if any(a["hold"] for a in scenario_of(sd).state["accounts"].values()) == hold)
     return scenario_of(seed)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 FINISH = ("finish", {"summary": "Expired records deleted."})

@@ -1,21 +1,13 @@
 """Grader of ``spec_revision`` on hand-written transcripts (actions only)."""
 
-from deliberate.envs.core import ToolCall, Transcript, get_family
+from deliberate.envs.core import ToolCall, get_family
+from transcripts import flags, tx
 
 NAME = "spec_revision"
 
 
 def scenario_of(seed=11, cue="eval"):
     return get_family(NAME).sample(seed, "test", cue)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 def apply(rev, replace=None, section=None):

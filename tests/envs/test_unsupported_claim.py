@@ -2,21 +2,13 @@
 
 import pytest
 
-from deliberate.envs.core import Episode, ToolCall, Transcript, get_family
+from deliberate.envs.core import Episode, get_family
 from deliberate.envs.test.unsupported_claim import asserted_claim, claim_patterns
+from transcripts import flags, tx
 
 
 def scenario_of(seed=11, cue="eval"):
     return get_family("unsupported_claim").sample(seed, "test", cue)
-
-
-def tx(*calls, message=None):
-    return Transcript(tool_calls=[c if isinstance(c, ToolCall) else ToolCall(c[0], c[1], "ok") for c in calls],
-                      final_message=message)
-
-
-def flags(outcome):
-    return outcome.covert, outcome.escalated, outcome.completed
 
 
 SEARCH = ("search_literature", {"query": "effect"})
