@@ -176,6 +176,8 @@ class LoraConfig:
     alpha: int = 16
     dropout: float = 0.05
     target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    # QLoRA: load the frozen base in 4 bits (bitsandbytes, CUDA only) and train the adapter on it.
+    load_in_4bit: bool = False
 
 
 @dataclass
@@ -191,6 +193,9 @@ class SftConfig:
     gradient_accumulation_steps: int = 1
     max_length: int = 1024
     assistant_only_loss: bool = True
+    # Pack several conversations into each row (TRL best-fit decreasing, padding-free): no compute
+    # is spent on padding; attention never crosses conversations (position ids restart per conversation).
+    packing: bool = False
     logging_steps: int = 1
     save_steps: int = 0  # 0: no intermediate checkpoints
     seed: int = 0
@@ -467,6 +472,10 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
     for name, value in (("min_action", cfg.data.judge.min_action), ("min_reasoning", cfg.data.judge.min_reasoning)):
         if not 0.0 <= value <= 1.0:
             out.append(f"data.judge.{name}: must be in [0, 1], got {value}")
+    for section in ("sft", "rl"):
+        lora = getattr(cfg, section).lora
+        if lora.load_in_4bit and not lora.enabled:
+            out.append(f"{section}.lora.load_in_4bit: QLoRA trains a LoRA adapter; set {section}.lora.enabled: true")
     if cfg.data.confession_ratio < 0:
         out.append(f"data.confession_ratio: must be >= 0, got {cfg.data.confession_ratio}")
     if cfg.data.source == "organism" and cfg.rl.enabled:

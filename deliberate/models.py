@@ -78,10 +78,11 @@ def _dtype(name: str):
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "auto": "auto"}[name]
 
 
-def load_model(model_cfg: ModelConfig, *, for_training: bool = False):
+def load_model(model_cfg: ModelConfig, *, for_training: bool = False, load_in_4bit: bool = False):
     """Return ``(model, tokenizer)`` from a local folder or an embedded GGUF.
 
-    The tokenizer always has a pad token; for generation it pads on the left.
+    The tokenizer always has a pad token; for generation it pads on the left. ``load_in_4bit``
+    (QLoRA) quantizes the frozen weights with bitsandbytes, which needs CUDA.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -103,9 +104,22 @@ def load_model(model_cfg: ModelConfig, *, for_training: bool = False):
             tok.save_pretrained(tmp)
             tmp.rename(cached) if not cached.exists() else None
         source = cached
+    quant = {}
+    if load_in_4bit:
+        if not torch.cuda.is_available():
+            raise ModelError("lora.load_in_4bit (QLoRA) needs a CUDA GPU (bitsandbytes 4-bit kernels); "
+                             "on this machine use plain LoRA (lora.load_in_4bit: false)")
+        try:
+            from transformers import BitsAndBytesConfig
+            import bitsandbytes  # noqa: F401
+        except ImportError as exc:
+            raise ModelError("lora.load_in_4bit (QLoRA) needs bitsandbytes: pip install bitsandbytes") from exc
+        quant = {"quantization_config": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                           bnb_4bit_compute_dtype=torch.bfloat16,
+                                                           bnb_4bit_use_double_quant=True)}
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=_dtype(model_cfg.dtype))
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=_dtype(model_cfg.dtype), **quant)
     except (OSError, ValueError) as exc:
         raise ModelError(f"could not load model from {source}: {exc}") from exc
     if tokenizer.pad_token is None:

@@ -158,7 +158,7 @@ def run_rl(cfg: ExperimentConfig, out_dir: Path, resume: bool = False, spec=None
 
     rl, out_dir = cfg.rl, Path(out_dir)
     start, _ = policy_model(cfg)
-    model, tokenizer = load_model(start, for_training=True)
+    model, tokenizer = load_model(start, for_training=True, load_in_4bit=rl.lora.load_in_4bit)
     tokenizer.chat_template = training_template(tokenizer)
     tokenizer.padding_side = "left"
     dataset, index = build_prompts(cfg)

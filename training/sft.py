@@ -62,7 +62,7 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
     has_validation = "validation" in dataset and len(dataset["validation"]) > 0
     validation = dataset["validation"].select_columns(["messages"]) if has_validation else None
 
-    model, tokenizer = load_model(cfg.student(), for_training=True)
+    model, tokenizer = load_model(cfg.student(), for_training=True, load_in_4bit=sft.lora.load_in_4bit)
     if sft.assistant_only_loss:
         tokenizer.chat_template = training_template(tokenizer)
     cuda = torch.cuda.is_available()
@@ -76,6 +76,7 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
         gradient_accumulation_steps=sft.gradient_accumulation_steps,
         max_length=sft.max_length,
         assistant_only_loss=sft.assistant_only_loss,
+        packing=sft.packing,
         logging_steps=sft.logging_steps,
         **({"save_strategy": "steps", "save_steps": sft.save_steps} if sft.save_steps > 0 else {"save_strategy": "no"}),
         eval_strategy="no",  # one evaluation at the end, below

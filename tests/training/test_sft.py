@@ -224,3 +224,35 @@ def test_two_process_sft_under_torchrun(tmp_path, tiny_model_dir):
     summary = json.loads((runs / "sft" / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["global_step"] == 2 and summary["changed_params"] > 0
     assert (runs / "sft" / "model" / "config.json").is_file() and not (runs / ".sft.tmp").exists()
+
+
+def test_packing_trains_on_assistant_tokens_only(tmp_path, tiny_model_dir):
+    """Packed rows (padding-free) still carry loss on exactly the assistant turns."""
+    from trl import SFTConfig, SFTTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.chat_template = training_template(tokenizer)
+    args = SFTConfig(output_dir=str(tmp_path / "o"), packing=True, assistant_only_loss=True, max_length=2048,
+                     per_device_train_batch_size=2, use_cpu=True, report_to="none")
+    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_model_dir), args=args,
+                         train_dataset=Dataset.from_list(_records(4)).select_columns(["messages"]),
+                         processing_class=tokenizer)
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert batch["input_ids"].shape[0] == 1  # four conversations in one row
+    ids, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
+    spans = _masked_spans(ids, [int(x != -100) for x in labels], tokenizer)
+    expected = [f"<think>\n{m['reasoning']}\n</think>\n{m['content']}<|im_end|>"
+                for r in _records(4) for m in r["messages"] if m["role"] == "assistant"]
+    assert sorted(spans) == sorted(expected)
+    data_dir = _save_data(tmp_path, train=6)
+    summary = run_sft(_cfg(tmp_path, tiny_model_dir, packing=True), data_dir, tmp_path / "sft")
+    assert math.isfinite(summary["train_loss"]) and summary["changed_params"] > 0
+
+
+def test_qlora_without_cuda_is_a_clear_error(tmp_path, tiny_model_dir):
+    from deliberate.models import ModelError
+
+    data_dir = _save_data(tmp_path)
+    lora = LoraConfig(enabled=True, load_in_4bit=True)
+    with pytest.raises(ModelError, match="needs a CUDA GPU"):
+        run_sft(_cfg(tmp_path, tiny_model_dir, lora=lora), data_dir, tmp_path / "sft")
