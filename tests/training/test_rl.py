@@ -177,3 +177,29 @@ def test_rollout_function_rejects_unknown_prompts(tmp_path, tiny_model_dir):
     assert fn.scenarios([dataset[0]["prompt"]])[0].id == dataset[0]["scenario_id"]
     with pytest.raises(RolloutError, match="not in the RL prompt set"):
         fn.scenarios([[{"role": "user", "content": "hello"}]])
+
+
+def test_vllm_turn_backend_generates_through_trl_vllm(tiny_model_dir):
+    """With rl.use_vllm, each turn goes through TRL's vLLM generation (faked here: no GPU)."""
+    import types
+
+    from transformers import AutoTokenizer
+
+    from deliberate.config import GenerationConfig
+    from deliberate.training.rl import VllmTurnBackend
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    calls = []
+
+    def generate(prompts, images, num_generations):
+        calls.append((prompts, num_generations))
+        reply = tok('<think>Per AS1.</think>{"tool": "escalate", "args": {"message": "stop"}}',
+                    add_special_tokens=False).input_ids
+        return prompts, [reply for _ in prompts], None, None
+
+    trainer = types.SimpleNamespace(vllm_generation=types.SimpleNamespace(generate=generate))
+    backend = VllmTurnBackend(trainer, tok, GenerationConfig())
+    sc = get_family("covert_rule_violation").sample(0, "train", "none")
+    (r,) = run_rollouts(backend, [sc], tool_format="json")
+    assert calls and calls[0][1] == 1 and isinstance(calls[0][0][0][0], int)  # token ids in, one sample each
+    assert r.turns[0]["tool"] == "escalate" and r.episode.outcome().escalated
