@@ -98,8 +98,11 @@ class Backend:
 
 
 def _plain(messages: list[dict]) -> list[dict]:
-    """Messages as chat templates expect them (our records carry an extra ``reasoning`` key)."""
-    return [{k: v for k, v in m.items() if k in ("role", "content", "name", "tool_calls", "tool_call_id")}
+    """Messages as chat templates expect them. ``reasoning`` is kept: the training templates
+    render earlier turns' reasoning exactly as training did (so what a model generates from is
+    what it was trained on, and GRPO's prompt is a prefix of its completion); templates that do
+    not know the key ignore it."""
+    return [{k: v for k, v in m.items() if k in ("role", "content", "reasoning", "name", "tool_calls", "tool_call_id")}
             for m in messages]
 
 

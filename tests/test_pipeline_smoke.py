@@ -35,7 +35,7 @@ def run_dir(tiny_model_dir, tmp_path_factory):
                                 "reasoning_tokens": 12, "action_tokens": 12},
                  "scenarios_per_family": 3, "samples_per_scenario": 2, "validation_scenarios_per_family": 1,
                  "min_score": 0.0, "min_kept": 1},
-        "sft": {"max_steps": 3, "learning_rate": 1.0e-3, "per_device_train_batch_size": 2, "max_length": 512},
+        "sft": {"max_steps": 3, "learning_rate": 1.0e-3, "per_device_train_batch_size": 2, "max_length": 2048},
         "rl": {"enabled": True, "families": ["covert_rule_violation"], "scenarios_per_family": 2,
                "num_generations": 4, "per_device_train_batch_size": 4, "max_steps": 2, "learning_rate": 5e-3,
                "generation": {"temperature": 1.0, "guided_actions": True, "reasoning_tokens": 6, "action_tokens": 6,

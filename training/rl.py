@@ -84,7 +84,8 @@ class VllmTurnBackend(LocalBackend):
         _, completion_ids, _, _ = self.trainer.vllm_generation.generate(prompts=ids, images=None, num_generations=1)
         self.stats.calls += 1
         self.stats.new_tokens += sum(len(c) for c in completion_ids)
-        return [self.tokenizer.decode(c, skip_special_tokens=True) for c in completion_ids]
+        keep = self.reasoning_parser == "harmony"  # harmony's channel markers are special tokens the parser needs
+        return [self.tokenizer.decode(c, skip_special_tokens=not keep) for c in completion_ids]
 
 
 def encode_rollout(tokenizer, rollout) -> tuple[list[int], list[int], list[int]]:
@@ -124,11 +125,16 @@ class RolloutFunction:
     def __call__(self, prompts, trainer) -> dict:
         from trl.models import unwrap_model_for_generation
 
+        from deliberate.reasoning import resolve_parser
+
         rl = self.cfg.rl
         scenarios = self.scenarios(prompts)
+        template = self.tokenizer.chat_template if isinstance(self.tokenizer.chat_template, str) else ""
+        parser = resolve_parser(policy_model(self.cfg)[0].reasoning_parser, "", template)
         seed = rl.seed * 1_000_003 + trainer.state.global_step * 1009 + trainer.accelerator.process_index
         if trainer.use_vllm:
             backend = VllmTurnBackend(trainer, self.tokenizer, rl.generation)
+            backend.reasoning_parser = parser
             backend.reseed(seed)
             rollouts = run_rollouts(backend, scenarios, tool_format="json", max_turns=rl.max_turns or self.cfg.envs.max_turns)
         else:
@@ -138,6 +144,7 @@ class RolloutFunction:
                 model.eval()
                 try:
                     backend = TransformersBackend(model, self.tokenizer, rl.generation, name="policy")
+                    backend.reasoning_parser = parser
                     backend.reseed(seed)
                     rollouts = run_rollouts(backend, scenarios, tool_format="json",
                                             max_turns=rl.max_turns or self.cfg.envs.max_turns)

@@ -97,6 +97,10 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
 
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
                          processing_class=tokenizer, peft_config=peft_config, callbacks=[first_step := FirstStep()])
+    if len(trainer.train_dataset) == 0:
+        raise ValueError(f"SFT: none of the {len(train)} train records has an assistant token left within "
+                         f"sft.max_length={sft.max_length} (TRL drops records whose trained tokens were all cut); "
+                         "raise sft.max_length")
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     checkpoint = last_checkpoint(out_dir / "checkpoints") if resume else None
     if checkpoint and is_main:

@@ -2,23 +2,91 @@
 
 TRL masks the loss to the tokens a template wraps in ``{% generation %}`` ... ``{% endgeneration %}``.
 :func:`training_template` returns a template that has those markers: the tokenizer's own when it
-already does, the shipped ChatML one (``templates/chatml_training.jinja``) for ChatML models,
-and an error naming the problem otherwise. The SFT stage saves the result with the trained
-tokenizer, so inference renders reasoning exactly as training did.
+already does, else the shipped template of the model's family (``templates/*.jinja``), and an
+error naming the problem otherwise. The SFT stage saves the result with the trained tokenizer, so
+inference renders reasoning exactly as training did.
+
+Every shipped template keeps one contract, checked in ``tests/training/test_templates.py``:
+
+* system, user and tool turns render as the family's own template renders them (a ``reasoning``
+  key on them is ignored);
+* inside ``{% generation %}`` is exactly what the model writes after the generation prompt: the
+  assistant's reasoning in the family's format, its action, and the token that ends its turn;
+* the prompt for turn ``i`` (``messages[:i]`` with ``add_generation_prompt=True``) is an exact
+  prefix of the conversation through turn ``i``, and what follows it is that turn's masked span.
+
+Reasoning is rendered on every assistant turn that has it (several official templates drop it from
+earlier turns, which would break the prefix property). gpt-oss: a final message that is not the
+conversation's last is written back with ``<|end|>``, as harmony renders history, where the model
+wrote ``<|return|>``; that ``<|end|>`` is left out of the mask (``<|end|>`` after a final message is
+no stop token, so the model must not learn to write it). TRL's SFT start-up check therefore warns
+that the end-of-turn token is not trained for gpt-oss; the last turn's ``<|return|>`` is.
+
+Families, picked from the tokenizer's chat template (or, when it has none, its added tokens):
+
+==========  ==========================================  ==========================================
+family      recognised by                               reasoning renders as
+==========  ==========================================  ==========================================
+gpt-oss     ``<|channel|>`` or ``<|start|>``            ``<|channel|>analysis<|message|>R<|end|>``
+                                                        then ``<|start|>assistant<|channel|>final``
+Llama-3     ``<|start_header_id|>``                     ``<think>\\nR\\n</think>\\n\\n``
+Qwen        ``<|im_start|>`` and ``<tool_call>``,       ``<think>\\nR\\n</think>\\n\\n`` (Qwen3)
+            ``<think>`` or ``Qwen``
+ChatML      ``<|im_start|>``                            ``<think>\\nR\\n</think>\\n``
+==========  ==========================================  ==========================================
+
+Some families differ by version in what the system turn shows; :func:`training_template` sets the
+template's settings (the ``{%- set NAME = VALUE -%}`` lines under "Settings:") from the model's
+own template: Qwen's default system prompt (Qwen2.5 has one, Qwen3 none) and whether its generation
+prompt opens ``<think>`` (thinking-only Qwen models), and Llama's system preamble (none in 3.0;
+knowledge cutoff and a fixed date in 3.1/3.3; today's date in 3.2).
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import json
+import re
 
 from trl.chat_template_utils import has_generation_markers
 
-SHIPPED = {"ChatML": "chatml_training.jinja"}
+SHIPPED = {
+    "ChatML": "chatml_training.jinja",
+    "Qwen": "qwen_training.jinja",
+    "Llama-3": "llama3_training.jinja",
+    "gpt-oss": "harmony_training.jinja",
+}
+
+_PROBE = "DELIBERATE-PROBE"
 
 
-def shipped_template(family: str) -> str:
+def shipped_template(family: str, **settings) -> str:
+    """The shipped training template of ``family`` (a key of :data:`SHIPPED`), with ``settings``
+    (e.g. ``default_system="..."`` for Qwen) written into its settings lines."""
     folder = importlib.resources.files("deliberate.training") / "templates"
-    return (folder / SHIPPED[family]).read_text(encoding="utf-8")
+    template = (folder / SHIPPED[family]).read_text(encoding="utf-8")
+    for name, value in settings.items():
+        line = re.compile(r"^(\{%- set " + re.escape(name) + r" = ).*( -%\})$", re.MULTILINE)
+        # JSON strings and true/false are also Jinja literals.
+        template, found = line.subn(lambda m: m.group(1) + json.dumps(value) + m.group(2), template, count=1)
+        if not found:
+            raise KeyError(f"the {family} training template has no setting {name!r}")
+    return template
+
+
+def template_family(tokenizer) -> str | None:
+    """The shipped family for ``tokenizer``: by its chat template, or by its added tokens when it
+    has no chat template; None when neither matches a family we ship."""
+    text = _template_text(tokenizer) or " ".join(tokenizer.get_added_vocab())
+    if "<|channel|>" in text or "<|start|>" in text:
+        return "gpt-oss"
+    if "<|start_header_id|>" in text:
+        return "Llama-3"
+    if "<|im_start|>" in text:
+        if "<tool_call>" in text or "<think>" in text or "Qwen" in text:
+            return "Qwen"
+        return "ChatML"
+    return None
 
 
 def training_template(tokenizer) -> str:
@@ -26,8 +94,17 @@ def training_template(tokenizer) -> str:
     template = tokenizer.chat_template
     if isinstance(template, str) and has_generation_markers(template):
         return template
-    if isinstance(template, str) and "<|im_start|>" in template:
-        return shipped_template("ChatML")
+    family = template_family(tokenizer)
+    if family == "Qwen":
+        return shipped_template(family, **_qwen_settings(tokenizer))
+    if family == "Llama-3":
+        text = _template_text(tokenizer)
+        if not text:  # no template to follow: the current (3.1/3.3) layout
+            return shipped_template(family)
+        return shipped_template(family, knowledge_preamble="Cutting Knowledge Date" in text,
+                                dated_today="strftime_now" in text)
+    if family is not None:
+        return shipped_template(family)
     name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
     problem = "has no chat template" if not template else "has no {% generation %} markers"
     raise ValueError(
@@ -36,3 +113,27 @@ def training_template(tokenizer) -> str:
         "each assistant turn (reasoning, action and end-of-turn token) in the model folder's chat_template.jinja, "
         "or set sft.assistant_only_loss: false"
     )
+
+
+def _template_text(tokenizer) -> str:
+    template = tokenizer.chat_template
+    if isinstance(template, dict):  # named templates: the default one is what chats render with
+        template = template.get("default")
+    return template if isinstance(template, str) else ""
+
+
+def _qwen_settings(tokenizer) -> dict:
+    """What the model's own template shows for a lone user turn: the system prompt it adds when a
+    conversation has none (Qwen2.5: "You are Qwen, created by Alibaba Cloud. ..."; Qwen3: none), and
+    whether its generation prompt opens the <think> block (QwQ, Qwen3-*-Thinking-2507, Qwen3.5+)."""
+    text = _template_text(tokenizer)
+    if not text:
+        return {}
+    try:
+        rendered = tokenizer.apply_chat_template([{"role": "user", "content": _PROBE}], chat_template=text,
+                                                 add_generation_prompt=True, tokenize=False)
+    except Exception:  # a template that cannot render a lone user turn: Qwen3's defaults
+        return {}
+    found = re.match(r"<\|im_start\|>system\n(.*?)<\|im_end\|>\n<\|im_start\|>user\n" + _PROBE, rendered, re.DOTALL)
+    return {"default_system": found.group(1) if found else "",
+            "think_in_prompt": rendered.endswith("<|im_start|>assistant\n<think>\n")}
