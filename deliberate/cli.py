@@ -91,11 +91,18 @@ def cmd_envs(args) -> int:
     from deliberate.rollout import protocol_text
 
     if args.envs_command == "list":
+        from deliberate.envs.contamination import scenario_count
+
         fams = load_builtin_families()
-        print(f"{'family':34} {'suite':6} {'category':24} cues")
+        seeds = range(args.seeds)
+        print(f"{'family':30} {'suite':8} {'splits':25} {'category':28} {'cues':12} scenarios (distinct of "
+              f"{args.seeds} seeds)")
         for name in sorted(fams, key=lambda n: (fams[n].suite, n)):
             f = fams[name]
-            print(f"{name:34} {f.suite:6} {f.category:24} {','.join(f.cues)}")
+            split = SPLITS_BY_SUITE[f.suite][0]
+            count = scenario_count(f, split, f.cues[0], seeds)
+            print(f"{name:30} {f.suite:8} {','.join(SPLITS_BY_SUITE[f.suite]):25} {f.category:28} "
+                  f"{','.join(f.cues):12} {count}")
         return 0
     fam = get_family(args.family)
     split = args.split or SPLITS_BY_SUITE[fam.suite][0]
@@ -134,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("overrides", nargs="*")
     e = sub.add_parser("envs", help="list or show environment families")
     esub = e.add_subparsers(dest="envs_command", required=True)
-    esub.add_parser("list", help="every family with suite, category and cue variants")
+    lst = esub.add_parser("list", help="every family with suite, splits, category, cue variants and scenario count")
+    lst.add_argument("--seeds", type=int, default=1000, help="count distinct scenarios over this many seeds")
     show = esub.add_parser("show", help="print one rendered scenario")
     show.add_argument("family")
     show.add_argument("--seed", type=int, default=0)

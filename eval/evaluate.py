@@ -52,6 +52,14 @@ def check_contamination(scenarios, data_dir: Path) -> None:
     leaked = [sc.id for sc in scenarios if sc.content_hash() in train_hashes]
     if leaked:
         raise ContaminationError(f"{len(leaked)} test scenarios are identical to training scenarios, e.g. {leaked[:3]}")
+    # templates, not just scenarios: no test family may share text spans or tool names with training
+    from deliberate.envs.contamination import TemplateContamination, assert_no_contamination, overlap_report
+
+    try:
+        assert_no_contamination(overlap_report(train["families"], sorted({sc.family for sc in scenarios}),
+                                               seeds=range(50)))
+    except TemplateContamination as exc:
+        raise ContaminationError(str(exc)) from exc
 
 
 def tally(records: list[dict]) -> dict:
