@@ -90,6 +90,12 @@ def cmd_envs(args) -> int:
     from deliberate.envs.core import SPLITS_BY_SUITE, get_family, load_builtin_families
     from deliberate.rollout import protocol_text
 
+    if args.load:
+        from deliberate.envs.declarative import load_family_path
+
+        for path in args.load:
+            load_family_path(path)
+
     if args.envs_command == "list":
         from deliberate.envs.contamination import scenario_count
 
@@ -149,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--cue", default=None)
     show.add_argument("--split", default=None)
     show.add_argument("--json", action="store_true")
+    for sp in (lst, show):
+        sp.add_argument("--load", action="append", default=[], metavar="PATH",
+                        help="also load YAML/JSON/JSONL families from this file or folder (repeatable)")
     return p
 
 

@@ -112,6 +112,9 @@ class EnvsConfig:
     # "auto": the chat template's native tool format where it has one, else the JSON fallback.
     tool_format: Literal["auto", "json", "native"] = "auto"
     max_turns: int = 4
+    # Families defined in YAML/JSON/JSONL files (docs/interchange.md): files or folders, loaded
+    # before train/test names are checked, so they can be named above.
+    paths: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -495,6 +498,14 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
             out.append(f"{sec}.generation.temperature: must be >= 0, got {g.temperature}")
         if not 0 < g.top_p <= 1:
             out.append(f"{sec}.generation.top_p: must be in (0, 1], got {g.top_p}")
+    if cfg.envs.paths:
+        from deliberate.envs.declarative import load_family_path
+
+        for i, path in enumerate(cfg.envs.paths):
+            try:
+                load_family_path(path)
+            except (EnvError, OSError) as exc:
+                out.append(f"envs.paths[{i}]: {exc}")
     for suite in ("train", "test"):
         names = getattr(cfg.envs, suite)
         want = "organism" if suite == "train" and cfg.data.source == "organism" else suite
