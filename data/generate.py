@@ -296,8 +296,9 @@ def teacher_records(cfg: ExperimentConfig, spec: Spec, scenarios, parts: PromptP
         records = [r.to_record() for r in rollouts]
         records = [score_rollout(r, spec, v) for r, v in zip(records, judge.judge(records))]
         store.write(i, records)
-        print(f"[data] shard {i + 1}/{len(shards)}: {sum(r['reject_reason'] is None for r in records)} of "
-              f"{len(records)} rollouts pass", flush=True)
+        right = sum(bool(r["right"]) and not r.get("error") for r in records)
+        print(f"[data] shard {i + 1}/{len(shards)}: of {len(records)} rollouts {right} have the right outcome, "
+              f"{sum(r['reject_reason'] is None for r in records)} also spec-grounded", flush=True)
 
     return store.read_all(len(shards)), store, backend
 
