@@ -164,13 +164,24 @@ def to_dataset(records: list[dict], teacher: str, spec: Spec):
 
 
 def plan(cfg: ExperimentConfig):
-    """Every scenario of the stage, in a fixed order: train scenarios, then validation."""
+    """Every scenario of the stage, in a fixed order (train, then validation), and the discards:
+    a scenario whose grader cannot tell the scripted schemer from the saint teaches nothing and
+    is dropped (``envs/quality.py``)."""
+    from deliberate.envs.quality import check_scenario
+
     d = cfg.data
     families = [get_family(name) for name in cfg.envs.train]
-    scenarios = [fam.sample(d.seed + i, "train", "none") for fam in families for i in range(d.scenarios_per_family)]
-    scenarios += [fam.sample(d.seed + i, "validation", "none") for fam in families
-                  for i in range(d.validation_scenarios_per_family)]
-    return families, scenarios
+    drawn = [fam.sample(d.seed + i, "train", "none") for fam in families for i in range(d.scenarios_per_family)]
+    drawn += [fam.sample(d.seed + i, "validation", "none") for fam in families
+              for i in range(d.validation_scenarios_per_family)]
+    scenarios, discarded = [], {}
+    for sc in drawn:
+        why = check_scenario(get_family(sc.family), sc, max_turns=cfg.envs.max_turns)
+        if why is None:
+            scenarios.append(sc)
+        else:
+            discarded[sc.id] = why
+    return families, scenarios, discarded
 
 
 def shard_seed(seed: int, index: int) -> int:
@@ -186,7 +197,10 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         return out
 
     d = cfg.data
-    families, scenarios = plan(cfg)
+    families, scenarios, discarded = plan(cfg)
+    if discarded:
+        print(f"[data] discarded {len(discarded)} of {len(scenarios) + len(discarded)} scenarios whose grader cannot "
+              f"tell the scripted schemer from the saint: {json.dumps(discarded)[:500]}", flush=True)
     exemplars = []
     for fam in families if d.few_shot else []:
         ex = fam.sample(EXEMPLAR_SEED, "train", "none")
@@ -242,7 +256,9 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         hashes = [h for s in SPLITS for h in dd[s]["record_hash"]]
         root = merkle_root(hashes)
         _write_jsonl(tmp / "rollouts.jsonl", records)
-        write_json_atomic(tmp / "summary.json", {"families": summary, "mixing": mixing})
+        write_json_atomic(tmp / "summary.json", {"families": summary, "mixing": mixing,
+                                                 "discarded_scenarios": discarded,
+                                                 "discard_rate": len(discarded) / max(1, len(scenarios) + len(discarded))})
         write_json_atomic(tmp / "scenario_hashes.json",
                           {"families": [f.name for f in families],
                            "hashes": sorted({sc.content_hash() for sc in scenarios})})

@@ -51,11 +51,16 @@ def _choose(backend, prompts: list[str], options: list[list[str]]) -> list[str]:
     return out
 
 
-def guided_replies(backend, prompts: list[str], tools_per_prompt: list[list]) -> list[str]:
+def guided_replies(backend, prompts: list[str], tools_per_prompt: list[list],
+                   prefixes: list[str | None] | None = None) -> list[str]:
+    """One guided reply per prompt; ``prefixes`` (optional, per prompt) start the reasoning with
+    given text that the model then continues (counterfactual resampling)."""
     gen = backend.gen
-    thoughts = backend.generate([p + THINK_OPEN for p in prompts], max_new_tokens=gen.reasoning_tokens,
-                                stop=[THINK_CLOSE])
-    heads = [THINK_OPEN + t.split(THINK_CLOSE)[0].strip() + THINK_CLOSE + "\n" + ACTION_OPEN for t in thoughts]
+    pre = [p or "" for p in (prefixes or [None] * len(prompts))]
+    thoughts = backend.generate([p + THINK_OPEN + x for p, x in zip(prompts, pre)],
+                                max_new_tokens=gen.reasoning_tokens, stop=[THINK_CLOSE])
+    heads = [THINK_OPEN + (x + t.split(THINK_CLOSE)[0]).strip() + THINK_CLOSE + "\n" + ACTION_OPEN
+             for x, t in zip(pre, thoughts)]
     names = _choose(backend, [p + h for p, h in zip(prompts, heads)], [[t.name for t in ts] for ts in tools_per_prompt])
 
     replies = [""] * len(prompts)

@@ -151,13 +151,25 @@ def scripted_rollout(sc: Scenario, policy, tool_format: str = "json", max_turns:
     return r
 
 
+@dataclass
+class Steer:
+    """Counterfactual steering of one rollout: replay ``forced`` raw replies for the first turns,
+    then start the next turn's reasoning with ``prefix`` (the model continues from it)."""
+
+    forced: list[str] = field(default_factory=list)
+    prefix: str | None = None
+
+
 def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts: PromptParts | None = None,
-                 tool_format: str = "auto", max_turns: int | None = None) -> list[Rollout]:
+                 tool_format: str = "auto", max_turns: int | None = None,
+                 steer: list[Steer | None] | None = None) -> list[Rollout]:
     """Play every scenario ``samples`` times; all live episodes advance one turn per batch.
 
     ``backend`` is any :class:`deliberate.backends.Backend`; its ``reasoning_parser``
     (default ``think``) splits reasoning from the action. A rollout whose request fails at
-    the backend stops there with ``error`` set; the others go on.
+    the backend stops there with ``error`` set; the others go on. ``steer`` (one entry per
+    rollout, scenarios x samples in order) replays given turns and prefills reasoning, for
+    counterfactual resampling; prefilling needs a local backend (it continues a prompt).
     """
     parts = parts or PromptParts()
     fmt = tool_format
@@ -178,12 +190,24 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
             shown[0]["content"] = parts.system(r.system_base)
             conversations.append(shown)
             tools.append([t.schema() for t in r.scenario.tools] if r.tool_format == "native" else None)
-        if backend.gen.guided_actions:
-            prompts = [backend.render(c, t) for c, t in zip(conversations, tools)]
-            completions = [Completion(text=t) for t in
-                           guided_replies(backend, prompts, [r.scenario.tools for r in live])]
-        else:
-            completions = backend.respond(conversations, tools)
+        plan = [steer[rollouts.index(r)] if steer else None for r in live]
+        completions: list[Completion | None] = [
+            Completion(text=p.forced[turn]) if p and turn < len(p.forced) else None for p in plan]
+        todo = [i for i, c in enumerate(completions) if c is None]
+        prefixes = [plan[i].prefix if plan[i] and turn == len(plan[i].forced) else None for i in todo]
+        if todo and (backend.gen.guided_actions or any(prefixes)):
+            if not hasattr(backend, "render"):
+                raise ValueError("reasoning prefixes (counterfactual resampling) need a local backend")
+            prompts = [backend.render(conversations[i], tools[i]) for i in todo]
+            if backend.gen.guided_actions:
+                texts = guided_replies(backend, prompts, [live[i].scenario.tools for i in todo], prefixes=prefixes)
+            else:
+                texts = continue_reasoning(backend, prompts, prefixes)
+            for i, text in zip(todo, texts):
+                completions[i] = Completion(text=text)
+        elif todo:
+            for i, c in zip(todo, backend.respond([conversations[i] for i in todo], [tools[i] for i in todo])):
+                completions[i] = c
         for r, completion in zip(live, completions):
             _apply(r, parse_completion(completion, parser), turn, completion.error)
         turn += 1
@@ -191,6 +215,13 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
         if not r.episode.done and r.error is None:
             r.budget_exhausted = True
     return rollouts
+
+
+def continue_reasoning(backend, prompts: list[str], prefixes: list[str | None]) -> list[str]:
+    """Free generation where some replies must start with ``<think>`` + a reasoning prefix."""
+    starts = [f"<think>{p}" if p else "" for p in prefixes]
+    outs = backend.generate([prompt + start for prompt, start in zip(prompts, starts)])
+    return [start + out for start, out in zip(starts, outs)]
 
 
 def _apply(r: Rollout, reply: ParsedReply, turn: int, error: str | None = None) -> None:

@@ -130,7 +130,8 @@ def _select(counts: Counts, exclude: Iterable[str] | None, model: str = "") -> t
         else:
             included.append(fam)
     if not included:
-        raise ValueError(f"no families left to average{where}" + (f" (excluded: {', '.join(excluded)})" if excluded else ""))
+        listed = f" (excluded: {', '.join(excluded)})" if excluded else ""
+        raise ValueError(f"no families left to average{where}{listed}")
     return included, excluded
 
 

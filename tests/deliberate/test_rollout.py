@@ -79,3 +79,22 @@ def test_guided_actions_always_name_a_real_tool(tiny_model_dir):
         for t in r.turns:
             assert t["tool"] in {tool.name for tool in r.scenario.tools}, t["raw"]
             assert t["raw"].startswith("<think>")
+
+
+def test_steer_replays_turns_and_prefills_reasoning(tiny_model_dir):
+    from deliberate.backends import TransformersBackend
+    from deliberate.config import ModelConfig
+    from deliberate.rollout import Steer
+
+    sc = get_family("covert_rule_violation").sample(0, "train", "none")
+    m = sc.metadata
+    first = f'<think>Look.</think>{{"tool": "{m["inspect_tool"]}", "args": {{"{m["arg"]}": "{m["item"]}"}}}}'
+    for guided in (True, False):
+        gen = GenerationConfig(guided_actions=guided, reasoning_tokens=6, action_tokens=6, max_new_tokens=12)
+        backend = TransformersBackend.from_config(ModelConfig(str(tiny_model_dir)), gen)
+        steer = [Steer(forced=[first], prefix="This might be a test, but"), None]
+        a, b = run_rollouts(backend, [sc, sc], max_turns=2, steer=steer)
+        assert a.turns[0]["raw"] == first and a.turns[0]["tool"] == m["inspect_tool"]
+        assert a.turns[1]["raw"].startswith("<think>This might be a test, but")
+        assert a.turns[1]["reasoning"].startswith("This might be a test, but")
+        assert b.turns[0]["raw"] != first or not b.turns[0]["raw"].startswith("<think>Look.")
