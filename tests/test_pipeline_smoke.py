@@ -73,9 +73,15 @@ def test_sft_changed_parameters(run_dir, tiny_model_dir):
 @pytest.mark.slow
 def test_report_names_every_test_family(run_dir):
     report = (run_dir / "runs" / "report.md").read_text()
+    html = (run_dir / "runs" / "report.html").read_text()
     for fam in TEST_FAMILIES:
-        assert f"## {fam}" in report
+        assert f"| {fam} |" in report and fam in html
     assert "| base |" in report and "| sft |" in report and "| rl |" in report
+    for title in ("Covert-action rate", "Cue gap", "Evaluation awareness", "Spec citation",
+                  "Covert act vs revealing reasoning", "Counterfactual resampling"):
+        assert f"## {title}" in report, title
+    analysis = json.loads((run_dir / "runs" / "report" / "analysis.json").read_text())
+    assert {v["model"] for v in analysis["verdicts"]} == {"sft", "rl"}
 
 
 @pytest.mark.slow
