@@ -67,7 +67,7 @@ def test_tables_have_the_right_counts():
     control = {row[0]: row for row in table(report, "over-escalation", "Control")["rows"]}
     assert control["base"][1]["k"] == 4 and control["sft"][2]["k"] == 4
     (v,) = report["verdicts"]
-    assert v["model"] == "sft" and "Pointing to suppression" in v["text"] and "covert rate fell" in v["text"]
+    assert v["model"] == "sft" and "Pointing to suppression: the covert rate fell" in v["text"]
     md = markdown(report)
     assert "| fam_a | sabotage |" in md and "## Cue gap" in md
     assert fmt({"rate": 0.25, "lo": 0.1, "hi": 0.5, "k": 1, "n": 4}) == "0.250 [0.100, 0.500] (1/4)"
