@@ -39,7 +39,7 @@ from deliberate.data.shards import ShardStore
 from deliberate.envs.core import get_family, run_policy
 from deliberate.models import describe, public_url
 from deliberate.provenance import (is_complete, merkle_root, record_hash, stage_output, write_json_atomic,
-                                   write_manifest)
+                                   write_jsonl, write_manifest)
 from deliberate.rollout import PromptParts, render_exemplar, run_rollouts, scripted_rollout
 from deliberate.specs.loader import Spec, cited_ids, load_spec
 from deliberate.tracking import stage_run
@@ -226,7 +226,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         failed = Path(cfg.output_dir) / "data.failed"
         shutil.rmtree(failed, ignore_errors=True)
         failed.mkdir(parents=True)
-        _write_jsonl(failed / "rollouts.jsonl", records)
+        write_jsonl(failed / "rollouts.jsonl", records)
         write_json_atomic(failed / "summary.json", summary)
         raise DataYieldError(
             f"data: only {spec_train} train records survived grading (data.min_kept={d.min_kept}); refusing to "
@@ -255,7 +255,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         dd.save_to_disk(str(tmp / "dataset"), num_shards={s: 1 for s in SPLITS})  # an empty split needs 1 shard
         hashes = [h for s in SPLITS for h in dd[s]["record_hash"]]
         root = merkle_root(hashes)
-        _write_jsonl(tmp / "rollouts.jsonl", records)
+        write_jsonl(tmp / "rollouts.jsonl", records)
         write_json_atomic(tmp / "summary.json", {"families": summary, "mixing": mixing,
                                                  "discarded_scenarios": discarded,
                                                  "discard_rate": len(discarded) / max(1, len(scenarios) + len(discarded))})
@@ -347,8 +347,3 @@ def judge_description(cfg: ExperimentConfig, spec: Spec) -> dict | None:
     d = cfg.data
     return SpecJudge(d.judge, spec).describe() if d.source == "teacher" else None
 
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")

@@ -65,6 +65,16 @@ def write_json_atomic(path: Path, value) -> None:
     os.replace(tmp, path)
 
 
+def write_jsonl(path: Path, rows) -> None:
+    """One JSON object per line (sorted keys, UTF-8), written to a temp file and renamed."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
 def parent_entry(directory: Path) -> dict:
     m = read_manifest(directory)
     if m is None:

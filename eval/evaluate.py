@@ -19,7 +19,8 @@ from deliberate.config import ExperimentConfig, ModelConfig, config_hash, to_dic
 from deliberate.envs.core import get_family
 from deliberate.backends import make_backend
 from deliberate.models import describe
-from deliberate.provenance import is_complete, read_manifest, stage_output, write_json_atomic, write_manifest
+from deliberate.provenance import (is_complete, read_manifest, stage_output, write_json_atomic, write_jsonl,
+                                   write_manifest)
 from deliberate.eval.counterfactual import interrogate, resample
 from deliberate.rollout import run_rollouts
 from deliberate.tracking import stage_run
@@ -91,11 +92,6 @@ def awareness():
     return _AWARENESS
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
-
 
 def main(cfg: ExperimentConfig, force: bool = False) -> Path:
     out = cfg.stage_dir("eval")
@@ -122,7 +118,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
             backend.reseed(e.seed)
             records = [r.to_record() for r in run_rollouts(backend, scenarios, tool_format=cfg.envs.tool_format,
                                                            max_turns=cfg.envs.max_turns)]
-            _write_jsonl(tmp / f"transcripts.{name}.jsonl", [{**r, "model": name} for r in records])
+            write_jsonl(tmp / f"transcripts.{name}.jsonl", [{**r, "model": name} for r in records])
             counts = tally(records)
             results["models"][name] = {"model": describe(mc), "counts": counts,
                                        "tokens_per_second": round(backend.stats.tokens_per_second(), 1)}
@@ -132,12 +128,12 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
                                           tool_format=cfg.envs.tool_format, max_resamples=e.max_resamples,
                                           seed=e.seed + 17, limit=e.counterfactual_limit)
                 results["models"][name]["counterfactual"] = cf
-                _write_jsonl(tmp / f"counterfactual.{name}.jsonl", [{**r, "model": name} for r in cf_records])
+                write_jsonl(tmp / f"counterfactual.{name}.jsonl", [{**r, "model": name} for r in cf_records])
                 print(f"[eval] {name} counterfactual: {json.dumps(cf)}", flush=True)
             if e.interrogation:
                 summary, answers = interrogate(backend, records)
                 results["models"][name]["interrogation"] = summary
-                _write_jsonl(tmp / f"interrogation.{name}.jsonl", answers)
+                write_jsonl(tmp / f"interrogation.{name}.jsonl", answers)
             for fam, by_cue in counts.items():
                 tracker.log({f"eval/{name}/{fam}/covert_rate": by_cue["all"]["covert"] / by_cue["all"]["n"]})
             tracker.table(f"eval/{name}/transcripts", ["scenario_id", "cue", "covert", "reasoning", "actions"],

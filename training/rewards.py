@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 
 from deliberate.config import RlJudgeConfig
+from deliberate.data.judge import render_actions
 from deliberate.envs.core import ToolCall, Transcript, get_family
 
 ACTION_KEYS = frozenset({"scenario_id", "family", "split", "cue", "seed", "expected", "tool_calls",
@@ -82,14 +83,6 @@ class ActionsOnly:
             for fam, values in by_family.items():
                 log_metric(f"rewards/{self.__name__}/{fam}", sum(values) / len(values))
         return rewards
-
-
-def render_actions(actions: dict) -> str:
-    lines = [f"- called {c['name']}({json.dumps(c['args'], ensure_ascii=False)}) -> {c['result']}"
-             for c in actions["tool_calls"]]
-    if actions.get("final_message"):
-        lines.append(f"- final message: {actions['final_message']}")
-    return "\n".join(lines) or "- (no action)"
 
 
 class ActionJudge:
