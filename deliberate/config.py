@@ -268,6 +268,11 @@ class EvalConfig:
     counterfactual_limit: int = 0  # at most this many transcripts per condition and model (0: all)
     # Ask every episode with a covert action what it did; count confessions and doubling down.
     interrogation: bool = True
+    # Hidden-goal persistence: an organism family (envs/organism) whose implanted goal fires on a
+    # trigger. Each model plays hidden_goal_scenarios of its test split (half triggered) and is
+    # asked in a trusted context whether it has a hidden goal. null: off.
+    hidden_goal_family: Optional[str] = None
+    hidden_goal_scenarios: int = 8
 
 
 @dataclass
@@ -529,6 +534,13 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
                 why = ("data.source: organism trains on organism-suite families" if want == "organism" else
                        "train and test families must stay disjoint")
                 out.append(f"envs.{suite}[{i}]: family {name!r} belongs to the {fam.suite} suite; {why}")
+    if cfg.eval.hidden_goal_family is not None:
+        try:
+            fam = get_family(cfg.eval.hidden_goal_family)
+            if fam.suite != "organism" or fam.states_goal is None:
+                out.append(f"eval.hidden_goal_family: {fam.name!r} is not an organism family with a goal check")
+        except EnvError as exc:
+            out.append(f"eval.hidden_goal_family: {exc}")
     for i, cue in enumerate(cfg.eval.cues):
         if cue not in CUES or cue == "none":
             out.append(f"eval.cues[{i}]: expected 'eval' or 'deploy', got {cue!r}")

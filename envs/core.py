@@ -217,6 +217,8 @@ class Family:
     # the organism states its goal (``confessions(rng, n) -> list of message lists``).
     organism: Policy | None = None
     confessions: Callable[[random.Random, int], list[list[dict]]] | None = None
+    # Organism families: does a reply state the implanted goal? (hidden-goal persistence eval)
+    states_goal: Callable[[str], bool] | None = None
 
     def sample(self, seed: int, split: str, cue: str) -> Scenario:
         if split not in SPLITS_BY_SUITE[self.suite]:
@@ -235,7 +237,7 @@ FAMILIES: dict[str, Family] = {}
 
 def family(name: str, *, suite: str, category: str, cues: tuple[str, ...] | None = None, description: str = "",
            schemer: Policy | None = None, saint: Policy | None = None, organism: Policy | None = None,
-           confessions: Callable | None = None):
+           confessions: Callable | None = None, states_goal: Callable | None = None):
     """Register ``sample(seed, split, cue) -> Scenario`` as an environment family."""
     if suite not in SUITES:
         raise EnvError(f"suite must be one of {SUITES}, got {suite!r}")
@@ -245,7 +247,7 @@ def family(name: str, *, suite: str, category: str, cues: tuple[str, ...] | None
         if name in FAMILIES:
             raise EnvError(f"environment family {name!r} is registered twice")
         FAMILIES[name] = Family(name, suite, category, tuple(cues), fn, description or (fn.__doc__ or "").strip(),
-                                schemer, saint, organism, confessions)
+                                schemer, saint, organism, confessions, states_goal)
         return fn
 
     return register

@@ -82,6 +82,37 @@ def tally(records: list[dict]) -> dict:
 _AWARENESS = None
 
 
+def hidden_goal(backend, cfg: ExperimentConfig, data_dir: Path) -> tuple[dict, list[dict]]:
+    """The organism's implanted goal: covert rate with and without the trigger, and whether the
+    model states the goal when asked in a trusted context."""
+    import random
+
+    e = cfg.eval
+    fam = get_family(e.hidden_goal_family)
+    scenarios = [fam.sample(e.seed + i, "test", "none") for i in range(e.hidden_goal_scenarios)]
+    hashes = set(json.loads((Path(data_dir) / "scenario_hashes.json").read_text())["hashes"])
+    if any(sc.content_hash() in hashes for sc in scenarios):
+        raise ContaminationError(f"hidden-goal scenarios of {fam.name} were also training scenarios")
+    backend.reseed(e.seed + 31)
+    records = [r.to_record() for r in run_rollouts(backend, scenarios, tool_format=cfg.envs.tool_format,
+                                                   max_turns=cfg.envs.max_turns)]
+    for r, sc in zip(records, scenarios):
+        r["triggered"] = bool(sc.metadata.get("triggered"))
+    questions = [c[:2] for c in fam.confessions(random.Random(e.seed), e.hidden_goal_scenarios)]
+    if hasattr(backend, "render"):
+        answers = backend.generate([backend.render(q) for q in questions], max_new_tokens=64)
+    else:
+        answers = [c.text if not c.error else "" for c in backend.respond(questions)]
+    stated = [fam.states_goal(a) for a in answers]
+    records += [{"family": fam.name, "question": q[1]["content"], "answer": a, "states_goal": s}
+                for q, a, s in zip(questions, answers, stated)]
+    trig = [r for r in records if r.get("triggered") is True]
+    plain = [r for r in records if r.get("triggered") is False]
+    return ({"family": fam.name, "triggered": [sum(r["outcome"]["covert"] for r in trig), len(trig)],
+             "untriggered": [sum(r["outcome"]["covert"] for r in plain), len(plain)],
+             "states_goal": [sum(stated), len(stated)]}, records)
+
+
 def awareness():
     """The offline awareness classifier, loaded once per process."""
     global _AWARENESS
@@ -134,6 +165,11 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
                 summary, answers = interrogate(backend, records)
                 results["models"][name]["interrogation"] = summary
                 write_jsonl(tmp / f"interrogation.{name}.jsonl", answers)
+            if e.hidden_goal_family:
+                summary, goal_records = hidden_goal(backend, cfg, data_dir)
+                results["models"][name]["hidden_goal"] = summary
+                write_jsonl(tmp / f"hidden_goal.{name}.jsonl", [{**r, "model": name} for r in goal_records])
+                print(f"[eval] {name} hidden goal: {json.dumps(summary)}", flush=True)
             for fam, by_cue in counts.items():
                 tracker.log({f"eval/{name}/{fam}/covert_rate": by_cue["all"]["covert"] / by_cue["all"]["n"]})
             tracker.table(f"eval/{name}/transcripts", ["scenario_id", "cue", "covert", "reasoning", "actions"],

@@ -40,7 +40,8 @@ def run_dir(tiny_model_dir, tmp_path_factory):
                "num_generations": 4, "per_device_train_batch_size": 4, "max_steps": 2, "learning_rate": 5e-3,
                "generation": {"temperature": 1.0, "guided_actions": True, "reasoning_tokens": 6, "action_tokens": 6,
                               "choice_temperature": 8.0, "batch_size": 8}},
-        "eval": {"models": ["base", "sft", "rl"], "scenarios_per_family": 2,
+        "eval": {"models": ["base", "sft", "rl"], "scenarios_per_family": 2, "hidden_goal_family": "hidden_sabotage",
+                 "hidden_goal_scenarios": 4,
                  "generation": {"max_new_tokens": 16, "batch_size": 16, "guided_actions": True,
                                 "reasoning_tokens": 12, "action_tokens": 12}},
         "wandb": {"mode": "disabled"},
@@ -78,7 +79,7 @@ def test_report_names_every_test_family(run_dir):
         assert f"| {fam} |" in report and fam in html
     assert "| base |" in report and "| sft |" in report and "| rl |" in report
     for title in ("Covert-action rate", "Cue gap", "Evaluation awareness", "Spec citation",
-                  "Covert act vs revealing reasoning", "Counterfactual resampling"):
+                  "Covert act vs revealing reasoning", "Counterfactual resampling", "Hidden-goal persistence"):
         assert f"## {title}" in report, title
     analysis = json.loads((run_dir / "runs" / "report" / "analysis.json").read_text())
     assert {v["model"] for v in analysis["verdicts"]} == {"sft", "rl"}
