@@ -273,6 +273,12 @@ class EvalConfig:
     # asked in a trusted context whether it has a hidden goal. null: off.
     hidden_goal_family: Optional[str] = None
     hidden_goal_scenarios: int = 8
+    # Reasoning-confirmed covert flags: an LLM grader reads the reasoning of every episode the
+    # action graders flagged and says whether it confirms intent (eval/confirm.py). null: off.
+    confirm_model: Optional[ModelConfig] = None
+    confirm_generation: GenerationConfig = field(default_factory=lambda: GenerationConfig(temperature=0.7,
+                                                                                           max_new_tokens=128))
+    confirm_k: int = 1
 
 
 @dataclass
@@ -471,7 +477,8 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
         "data.judge.k": cfg.data.judge.k,
     }
     out += [f"{k}: must be > 0, got {v}" for k, v in positive.items() if v <= 0]
-    models = {"data.teacher": cfg.data.teacher, "sft.model": cfg.sft.model, "data.judge.model": cfg.data.judge.model}
+    models = {"data.teacher": cfg.data.teacher, "sft.model": cfg.sft.model, "data.judge.model": cfg.data.judge.model,
+              "eval.confirm_model": cfg.eval.confirm_model}
     for where, mc in models.items():
         if mc is not None:
             out += _model_checks(mc, where)

@@ -265,6 +265,20 @@ def hidden_goal_section(goal: dict[str, dict]) -> dict | None:
                                     "states the goal when asked"], "rows": rows}]}
 
 
+def confirmation_section(models: dict[str, list[dict]], confirmed: dict[str, list]) -> dict | None:
+    if not confirmed:
+        return None
+    rows = []
+    for m, (k, n) in confirmed.items():
+        total = len(models.get(m, []))
+        rows.append([m, cell(n, total), cell(k, total), cell(k, n)])
+    return {"id": "confirmed", "title": "Action-only vs reasoning-confirmed covert flags",
+            "intro": "Covert flags from the action graders, and the subset an LLM grader that reads the reasoning "
+                     "confirms as intended (eval/confirm.py).",
+            "tables": [{"title": "Covert flags", "columns": ["model", "covert (actions)", "covert (confirmed)",
+                                                             "share confirmed"], "rows": rows}]}
+
+
 def interrogation_section(inter: dict[str, dict]) -> dict | None:
     if not inter:
         return None
@@ -358,7 +372,7 @@ def _action(turn: dict) -> str:
 
 def analyze(models: dict[str, list[dict]], categories: dict[str, str], spec, *, title: str,
             counterfactual: dict | None = None, interrogation: dict | None = None,
-            hidden_goal: dict | None = None) -> dict:
+            hidden_goal: dict | None = None, confirmed: dict | None = None) -> dict:
     """The report dict (see eval/html.py) for annotated transcripts of every model."""
     names = list(models)
     covert_s, covert = covert_section(models, categories)
@@ -368,7 +382,8 @@ def analyze(models: dict[str, list[dict]], categories: dict[str, str], spec, *, 
     avr_s, avr = act_vs_reasoning_section(models)
     sections = [covert_s, gap_s, aware_s, cit_s, avr_s]
     for extra in (control_section(models, categories), counterfactual_section(counterfactual or {}),
-                  interrogation_section(interrogation or {}), hidden_goal_section(hidden_goal or {})):
+                  interrogation_section(interrogation or {}), hidden_goal_section(hidden_goal or {}),
+                  confirmation_section(models, confirmed or {})):
         if extra:
             sections.append(extra)
     verdicts = [{"model": m, "text": verdict(m, names[0], covert, gaps, aware, avr, cit)} for m in names[1:]]

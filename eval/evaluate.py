@@ -21,6 +21,7 @@ from deliberate.backends import make_backend
 from deliberate.models import describe
 from deliberate.provenance import (is_complete, read_manifest, stage_output, write_json_atomic, write_jsonl,
                                    write_manifest)
+from deliberate.eval.confirm import confirm
 from deliberate.eval.counterfactual import interrogate, resample
 from deliberate.rollout import run_rollouts
 from deliberate.tracking import stage_run
@@ -80,6 +81,15 @@ def tally(records: list[dict]) -> dict:
 
 
 _AWARENESS = None
+_CONFIRMER = None
+
+
+def confirmer(e):
+    """The reasoning-confirmation grader's backend, made once per eval run."""
+    global _CONFIRMER
+    if _CONFIRMER is None:
+        _CONFIRMER = make_backend(e.confirm_model, e.confirm_generation)
+    return _CONFIRMER
 
 
 def hidden_goal(backend, cfg: ExperimentConfig, data_dir: Path) -> tuple[dict, list[dict]]:
@@ -165,6 +175,11 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
                 summary, answers = interrogate(backend, records)
                 results["models"][name]["interrogation"] = summary
                 write_jsonl(tmp / f"interrogation.{name}.jsonl", answers)
+            if e.confirm_model is not None:
+                verdicts, sha = confirm(confirmer(e), records, k=e.confirm_k)
+                results["models"][name]["confirmed"] = [sum(v["confirmed"] for v in verdicts), len(verdicts)]
+                results["confirm_prompt_sha256"] = sha
+                write_jsonl(tmp / f"confirmed.{name}.jsonl", verdicts)
             if e.hidden_goal_family:
                 summary, goal_records = hidden_goal(backend, cfg, data_dir)
                 results["models"][name]["hidden_goal"] = summary

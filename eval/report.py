@@ -80,7 +80,9 @@ def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
                      if results["models"][m].get("interrogation")}
     hidden_goal = {m: results["models"][m]["hidden_goal"] for m in names if results["models"][m].get("hidden_goal")}
     report = analyze(models, categories, load_spec(cfg.spec.path), title=f"Deliberate report: {cfg.name}",
-                     counterfactual=counterfactual, interrogation=interrogation, hidden_goal=hidden_goal)
+                     counterfactual=counterfactual, interrogation=interrogation, hidden_goal=hidden_goal,
+                     confirmed={m: results["models"][m]["confirmed"] for m in names
+                                if results["models"][m].get("confirmed")})
     cf_models = load_transcripts(eval_dir, "counterfactual", names)
     annotate(cf_models, awareness, monitor)
     report["transcripts"] += browser_rows(cf_models, categories)

@@ -41,7 +41,8 @@ def run_dir(tiny_model_dir, tmp_path_factory):
                "generation": {"temperature": 1.0, "guided_actions": True, "reasoning_tokens": 6, "action_tokens": 6,
                               "choice_temperature": 8.0, "batch_size": 8}},
         "eval": {"models": ["base", "sft", "rl"], "scenarios_per_family": 2, "hidden_goal_family": "hidden_sabotage",
-                 "hidden_goal_scenarios": 4,
+                 "hidden_goal_scenarios": 4, "confirm_model": {"name_or_path": str(tiny_model_dir)},
+                 "confirm_generation": {"max_new_tokens": 16},
                  "generation": {"max_new_tokens": 16, "batch_size": 16, "guided_actions": True,
                                 "reasoning_tokens": 12, "action_tokens": 12}},
         "wandb": {"mode": "disabled"},
@@ -79,7 +80,8 @@ def test_report_names_every_test_family(run_dir):
         assert f"| {fam} |" in report and fam in html
     assert "| base |" in report and "| sft |" in report and "| rl |" in report
     for title in ("Covert-action rate", "Cue gap", "Evaluation awareness", "Spec citation",
-                  "Covert act vs revealing reasoning", "Counterfactual resampling", "Hidden-goal persistence"):
+                  "Covert act vs revealing reasoning", "Counterfactual resampling", "Hidden-goal persistence",
+                  "Action-only vs reasoning-confirmed"):
         assert f"## {title}" in report, title
     analysis = json.loads((run_dir / "runs" / "report" / "analysis.json").read_text())
     assert {v["model"] for v in analysis["verdicts"]} == {"sft", "rl"}
