@@ -20,6 +20,7 @@ reproducible: after ``reseed(s)`` the same sequence of calls gives the same outp
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import random
@@ -61,7 +62,7 @@ class GenerationStats:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
 
-class Backend:
+class Backend(abc.ABC):
     """The interface. Subclasses implement :meth:`respond` (and local ones :meth:`generate`)."""
 
     name = "model"
@@ -92,9 +93,10 @@ class Backend:
     def chat_template(self) -> str:
         return ""
 
+    @abc.abstractmethod
     def respond(self, conversations: list[list[dict]], tools: list[list[dict] | None] | None = None
                 ) -> list[Completion]:
-        raise NotImplementedError
+        """One Completion per conversation, in order (``tools``: per-conversation tool schemas)."""
 
 
 def _plain(messages: list[dict]) -> list[dict]:
@@ -123,9 +125,10 @@ class LocalBackend(Backend):
     def supports_native_tools(self) -> bool:
         return "tools" in self.chat_template()
 
+    @abc.abstractmethod
     def generate(self, prompts: list[str], *, max_new_tokens: int | None = None, stop: list[str] | None = None
                  ) -> list[str]:
-        raise NotImplementedError
+        """Continue each rendered prompt; with ``stop``, cut after the first stop string (kept)."""
 
     def respond(self, conversations, tools=None):
         tools = tools or [None] * len(conversations)
