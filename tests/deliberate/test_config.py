@@ -91,3 +91,22 @@ def test_every_shipped_yaml_parses(path):
     assert isinstance(raw, dict)
     if path.parent.name == "experiments":
         load_config(path)  # fully validated
+
+
+def test_build_dataclass_checks_any_config_class_and_free_form_mappings():
+    from dataclasses import dataclass, field
+
+    from deliberate.config import ConfigError, build_dataclass
+
+    @dataclass
+    class Section:
+        a: int
+        args: dict = field(default_factory=dict)
+
+    assert build_dataclass(Section, {"a": 1, "args": {"k": [1, 2]}}) == Section(1, {"k": [1, 2]})
+    assert build_dataclass(Section, {"a": 1}, overrides=["args.x=3"]).args == {"x": 3}
+    with pytest.raises(ConfigError) as err:
+        build_dataclass(Section, {"a": "x", "args": [1], "b": 2}, source="mon.yaml")
+    text = str(err.value)
+    assert "mon.yaml" in text and "b: unknown key" in text and "a: expected int" in text
+    assert "args: expected a mapping" in text
