@@ -34,35 +34,37 @@ def apply_twin_ratio(train: list[dict], ratio: float, twin_families: set[str]) -
     return out, report
 
 
-def _load_source(cfg: CapabilityConfig):
+def _load_source(cfg: CapabilityConfig, key: str = "data.capability"):
     import datasets
 
     path = Path(cfg.path).expanduser()
     if not path.exists():
-        raise MixError(f"data.capability.path: {path} does not exist (capability data is read from disk only)")
+        raise MixError(f"{key}.path: {path} does not exist (capability data is read from disk only)")
     try:
         if path.is_dir():
             ds = datasets.load_from_disk(str(path))
             if isinstance(ds, datasets.DatasetDict):
                 if cfg.split not in ds:
-                    raise MixError(f"data.capability.split: {cfg.split!r} not in {path} (has {', '.join(ds)})")
+                    raise MixError(f"{key}.split: {cfg.split!r} not in {path} (has {', '.join(ds)})")
                 ds = ds[cfg.split]
             return ds
         kind = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}.get(path.suffix)
         if kind is None:
-            raise MixError(f"data.capability.path: {path} is neither a datasets folder nor .json/.jsonl/.parquet")
+            raise MixError(f"{key}.path: {path} is neither a datasets folder nor .json/.jsonl/.parquet")
         return datasets.load_dataset(kind, data_files=str(path), split="train")
     except MixError:
         raise
     except Exception as exc:
-        raise MixError(f"data.capability.path: cannot read {path}: {type(exc).__name__}: {exc}") from exc
+        raise MixError(f"{key}.path: cannot read {path}: {type(exc).__name__}: {exc}") from exc
 
 
-def capability_records(cfg: CapabilityConfig, spec_records: int) -> tuple[list[dict], dict]:
-    """``floor(ratio * spec_records)`` rows (capped by the source) as train records."""
-    ds = _load_source(cfg)
+def capability_records(cfg: CapabilityConfig, spec_records: int, key: str = "data.capability"
+                       ) -> tuple[list[dict], dict]:
+    """``floor(ratio * spec_records)`` rows (capped by the source) as train records; ``key`` names
+    the config section in errors."""
+    ds = _load_source(cfg, key)
     if cfg.messages_field not in ds.column_names:
-        raise MixError(f"data.capability.messages_field: {cfg.messages_field!r} is not a column of {cfg.path} "
+        raise MixError(f"{key}.messages_field: {cfg.messages_field!r} is not a column of {cfg.path} "
                        f"(columns: {', '.join(ds.column_names)})")
     want = int(cfg.ratio * spec_records)
     picks = sorted(random.Random(cfg.seed).sample(range(len(ds)), min(want, len(ds))))

@@ -1,4 +1,4 @@
-"""The one command line: ``deliberate run|data|sft|rl|eval|report|validate|verify|config|envs``.
+"""The one command line: ``deliberate run|data|sft|rl|durability|eval|report|validate|verify|config|envs``.
 
     deliberate run configs/experiments/demo.yaml              # every stage; finished ones are skipped
     deliberate sft configs/experiments/demo.yaml sft.max_steps=20
@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-STAGES = ("data", "sft", "rl", "eval", "report")
+STAGES = ("data", "sft", "rl", "durability", "eval", "report")
 
 
 def _stage_main(stage: str):
@@ -27,6 +27,8 @@ def _stage_main(stage: str):
         from deliberate.training.sft import main
     elif stage == "rl":
         from deliberate.training.rl import main
+    elif stage == "durability":
+        from deliberate.training.durability import main
     elif stage == "eval":
         from deliberate.eval.evaluate import main
     elif stage == "report":
@@ -46,7 +48,7 @@ def cmd_stage(args) -> int:
     cfg = _load(args)
     stages = STAGES if args.command == "run" else (args.command,)
     for stage in stages:
-        if stage in ("sft", "rl") and not getattr(cfg, stage).enabled:
+        if stage in ("sft", "rl", "durability") and not getattr(cfg, stage).enabled:
             if args.command == stage:
                 print(f"deliberate {stage}: {stage}.enabled is false in {args.config}; set {stage}.enabled=true",
                       file=sys.stderr)
@@ -54,6 +56,10 @@ def cmd_stage(args) -> int:
             print(f"[{stage}] disabled ({stage}.enabled: false), skipping")
             continue
         _stage_main(stage)(cfg, force=args.force)
+    if getattr(args, "safety_case", False):
+        from deliberate.eval.safety_case import write
+
+        write(cfg)
     return 0
 
 
@@ -96,6 +102,19 @@ def cmd_envs(args) -> int:
         for path in args.load:
             load_family_path(path)
 
+    if args.envs_command == "export-inspect":
+        import os
+
+        try:
+            from deliberate.envs.inspect_tasks import export_inspect
+        except ImportError as exc:
+            print(f"error: export-inspect needs Inspect AI ({exc}); pip install -e '.[inspect]'", file=sys.stderr)
+            return 2
+        cues = [c for c in args.cues.split(",") if c]
+        path = export_inspect(args.families, args.out, cues=cues, scenarios=args.scenarios, seed=args.seed)
+        shown = os.path.relpath(path)  # Inspect globs a task file without @task relative to the cwd
+        print(f"wrote {path}\n  inspect eval {shown} --model MODEL -T cue={cues[0] if cues else 'eval'}")
+        return 0
     if args.envs_command == "list":
         from deliberate.envs.contamination import scenario_count
 
@@ -133,19 +152,23 @@ def build_parser() -> argparse.ArgumentParser:
                         ("eval", "run models on the held-out test families"),
                         ("report", "write the Markdown report"),
                         ("rl", "GRPO in the train environments, rewarded by the environment grader"),
+                        ("durability", "capability-only training after sft/rl; evaluated as model 'durable'"),
                         ("validate", "check a config without running anything")]:
         s = sub.add_parser(name, help=help_)
         s.add_argument("config", help="experiment YAML")
         s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. sft.max_steps=20")
         if name != "validate":
             s.add_argument("--force", action="store_true", help="re-run even if the output is complete")
+        if name in ("report", "run"):
+            s.add_argument("--safety-case", action="store_true",
+                           help="also write a safety case per model (NIST AI RMF structure) from the run's files")
     v = sub.add_parser("verify", help="check a dataset's record hashes and Merkle root against its manifest")
     v.add_argument("directory", help="a data-stage output folder (manifest.json + dataset/)")
     g = sub.add_parser("config", help="print one resolved config value: deliberate config EXP.yaml KEY [overrides]")
     g.add_argument("config", help="experiment YAML")
     g.add_argument("key", help="dotted key, e.g. data.teacher.name_or_path")
     g.add_argument("overrides", nargs="*")
-    e = sub.add_parser("envs", help="list or show environment families")
+    e = sub.add_parser("envs", help="list, show or export (Inspect AI) environment families")
     esub = e.add_subparsers(dest="envs_command", required=True)
     lst = esub.add_parser("list", help="every family with suite, splits, category, cue variants and scenario count")
     lst.add_argument("--seeds", type=int, default=1000, help="count distinct scenarios over this many seeds")
@@ -155,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--cue", default=None)
     show.add_argument("--split", default=None)
     show.add_argument("--json", action="store_true")
+    exp = esub.add_parser("export-inspect", help="write an Inspect AI task file, one @task per family")
+    exp.add_argument("families", nargs="*", help="family names (default: every test-suite family)")
+    exp.add_argument("--out", required=True, help="folder for deliberate_tasks.py")
+    exp.add_argument("--cues", default="eval,deploy", help="comma-separated cue variants; the first is the default")
+    exp.add_argument("--scenarios", type=int, default=8, help="default scenarios per task")
+    exp.add_argument("--seed", type=int, default=1000, help="default first seed")
+    exp.set_defaults(load=[])
     for sp in (lst, show):
         sp.add_argument("--load", action="append", default=[], metavar="PATH",
                         help="also load YAML/JSON/JSONL families from this file or folder (repeatable)")

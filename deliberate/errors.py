@@ -12,11 +12,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from deliberate.provenance import VerifyError
     from deliberate.envs.core import EnvError
     from deliberate.eval.evaluate import ContaminationError
+    from deliberate.eval.safety_case import SafetyCaseError
     from deliberate.models import ModelError
     from deliberate.specs.loader import SpecError
 
     return (ConfigError, SpecError, EnvError, ModelError, DataYieldError, ContaminationError, JudgeError, MixError,
-            VerifyError, FileNotFoundError)
+            VerifyError, SafetyCaseError, FileNotFoundError)
 
 
 def __getattr__(name):  # ``from deliberate.errors import UserError`` gives the tuple above

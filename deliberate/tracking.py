@@ -50,6 +50,35 @@ class Tracker:
 
             self.run.log({name: wandb.Table(columns=columns, data=rows)})
 
+    def chart(self, name: str, figure: dict) -> None:
+        """A report figure (``eval/html.py``'s figure spec: categories x series of points with
+        rate/lo/hi) as W&B charts: a native grouped bar chart of the point values (hover shows
+        the interval), its table (``<name>/data``), and the same matplotlib plot as the HTML
+        page as an image, so intervals are visible in the run too."""
+        if self.run is None:
+            return
+        import io
+
+        import wandb
+        from PIL import Image
+
+        from deliberate.eval.plots import render_png
+
+        rows = []
+        for series in figure.get("series") or []:
+            for cat, p in zip(figure.get("categories") or [], series.get("points") or []):
+                p = p if isinstance(p, dict) else {"rate": p}
+                value = p.get("rate", p.get("value"))
+                if value is None:
+                    continue
+                rows.append([f"{cat} | {series['name']}", str(cat), str(series["name"]), float(value),
+                             p.get("lo"), p.get("hi")])
+        table = wandb.Table(columns=["label", "category", "series", "value", "lo", "hi"], data=rows)
+        self.run.log({f"{name}/data": table,
+                      f"{name}/bars": wandb.plot.bar(table, "label", "value", title=figure.get("title", name)),
+                      f"{name}/plot": wandb.Image(Image.open(io.BytesIO(render_png(figure))),
+                                                  caption=figure.get("title"))})
+
     def artifact(self, name: str, kind: str, path: Path, *, use: list = (), metadata: dict | None = None):
         """Log ``path`` as an artifact and return it; ``use`` lists the artifacts (objects or
         names) this one was made from, which W&B records as lineage."""

@@ -23,6 +23,7 @@ from deliberate.provenance import (is_complete, read_manifest, stage_output, wri
                                    write_manifest)
 from deliberate.eval.confirm import confirm
 from deliberate.eval.counterfactual import interrogate, resample
+from deliberate.eval import inspect_source
 from deliberate.rollout import run_rollouts
 from deliberate.tracking import stage_run
 
@@ -38,6 +39,8 @@ def resolve_models(cfg: ExperimentConfig) -> dict[str, ModelConfig]:
             out[name] = cfg.student()
         elif name in ("sft", "rl"):
             out[name] = ModelConfig(name_or_path=str(cfg.stage_dir(name) / "model"))
+        elif name == "durable":
+            out[name] = ModelConfig(name_or_path=str(cfg.stage_dir("durability") / "model"))
         else:
             out[Path(name).name or name] = ModelConfig(name_or_path=name)
     return out
@@ -139,8 +142,11 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
     data_dir = cfg.stage_dir("data")
     models = resolve_models(cfg)
     parents = [data_dir] + [cfg.stage_dir(s) for s in ("sft", "rl") if s in cfg.eval.models]
+    if "durable" in cfg.eval.models:
+        parents.append(cfg.stage_dir("durability"))
     chash = config_hash({"eval": to_dict(cfg.eval), "test": cfg.envs.test, "tool_format": cfg.envs.tool_format,
-                         "max_turns": cfg.envs.max_turns, "models": {k: to_dict(v) for k, v in models.items()}})
+                         "max_turns": cfg.envs.max_turns, "models": {k: to_dict(v) for k, v in models.items()},
+                         "inspect": inspect_source.fingerprint(cfg)})
     if not force and is_complete(out, chash, parents):
         print(f"[eval] complete, skipping: {out}")
         return out
@@ -149,9 +155,13 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
     e = cfg.eval
     scenarios = [fam.sample(e.seed + i, "test", cue) for fam in families for cue in e.cues
                  for i in range(e.scenarios_per_family)]
-    check_contamination(scenarios, data_dir)
+    check_contamination(scenarios, data_dir)  # our families only: Inspect tasks are not ours to hash
+    inspect_families = inspect_source.check(cfg, models)  # Inspect tasks and model strings, before any generation
 
     results = {"families": {f.name: {"category": f.category} for f in families}, "models": {}}
+    results["families"].update(inspect_families)
+    if "durable" in models:
+        results["durable_from"] = cfg.durable_from()
     with stage_run(cfg, "eval") as tracker, stage_output(out) as tmp:
         for name, mc in models.items():
             print(f"[eval] {name} ({describe(mc)}): {len(scenarios)} scenarios", flush=True)
@@ -193,12 +203,14 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
                            for r in records])
             del backend
             gc.collect()
+            if e.inspect:  # after our backend is freed: Inspect loads the model itself
+                inspect_source.run(cfg, name, mc, tmp, results["models"][name], tracker)
         results["data"] = read_manifest(data_dir)
         write_json_atomic(tmp / "results.json", results)
         write_manifest(tmp, stage="eval", config_hash=chash, parents=parents,
                        record_count=len(scenarios) * len(models), extra={"models": list(models)})
         # lineage: spec -> dataset -> checkpoint(s) -> this eval
-        trained = [f"{cfg.name}-{m}-model:latest" for m in ("sft", "rl") if m in models]
+        trained = [f"{cfg.name}-{m}-model:latest" for m in ("sft", "rl", "durable") if m in models]
         tracker.artifact(f"{cfg.name}-eval", "eval", tmp / "results.json",
                          use=[f"{cfg.name}-dataset:latest", *trained])
     print(f"[eval] wrote {out}")

@@ -21,7 +21,7 @@ from deliberate.config import ExperimentConfig, config_hash
 from deliberate.provenance import is_complete, read_manifest, stage_output, write_json_atomic, write_manifest
 from deliberate.tracking import stage_run
 
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3
 
 
 def fmt(cell) -> str:
@@ -46,7 +46,7 @@ def markdown(report: dict) -> str:
     for section in report["sections"]:
         lines += ["", f"## {section['title']}", "", section.get("intro", ""), ""]
         for table in section.get("tables", []):
-            lines += [f"### {table['title']}", "", "| " + " | ".join(table["columns"]) + " |",
+            lines += [f"### {table['title']}", "", "| " + " | ".join(fmt(c) for c in table["columns"]) + " |",
                       "|" + "---|" * len(table["columns"])]
             lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in table["rows"]]
             if table.get("note"):
@@ -82,7 +82,8 @@ def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
     report = analyze(models, categories, load_spec(cfg.spec.path), title=f"Deliberate report: {cfg.name}",
                      counterfactual=counterfactual, interrogation=interrogation, hidden_goal=hidden_goal,
                      confirmed={m: results["models"][m]["confirmed"] for m in names
-                                if results["models"][m].get("confirmed")})
+                                if results["models"][m].get("confirmed")},
+                     durable_from=results.get("durable_from"))
     cf_models = load_transcripts(eval_dir, "counterfactual", names)
     annotate(cf_models, awareness, monitor)
     report["transcripts"] += browser_rows(cf_models, categories)
@@ -116,6 +117,10 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
             for table in section.get("tables", []):
                 tracker.table(f"report/{section['id']}/{table['title']}", table["columns"],
                               [[fmt(c) for c in row] for row in table["rows"]])
+            for figure in section.get("figures") or []:
+                tracker.chart(f"report/{section['id']}/{figure['title']}", figure)
+        suite = report["numbers"]["suite"]
+        tracker.summary({f"report/{m}/suite_covert_rate": s["mean"] for m, s in suite.items() if s})
         tracker.table("report/transcripts", ["model", "family", "cue", "covert", "aware", "intent", "reasoning",
                                              "actions", "tags"],
                       [[t["model"], t["family"], t["cue"], t["covert"], t["aware"], t["grades"]["intent_monitor"],

@@ -1,4 +1,4 @@
-"""End to end through the real CLI with a tiny random model: data -> sft -> rl -> eval -> report."""
+"""End to end through the real CLI with a tiny random model: data -> sft -> rl -> durability -> eval -> report."""
 
 import json
 from pathlib import Path
@@ -40,7 +40,9 @@ def run_dir(tiny_model_dir, tmp_path_factory):
                "num_generations": 4, "per_device_train_batch_size": 4, "max_steps": 2, "learning_rate": 5e-3,
                "generation": {"temperature": 1.0, "guided_actions": True, "reasoning_tokens": 6, "action_tokens": 6,
                               "choice_temperature": 8.0, "batch_size": 8}},
-        "eval": {"models": ["base", "sft", "rl"], "scenarios_per_family": 2, "hidden_goal_family": "hidden_sabotage",
+        "durability": {"enabled": True, "examples": 8, "max_steps": 2, "learning_rate": 1.0e-3,
+                       "per_device_train_batch_size": 2, "max_length": 256},
+        "eval": {"models": ["base", "sft", "rl", "durable"], "scenarios_per_family": 2, "hidden_goal_family": "hidden_sabotage",
                  "hidden_goal_scenarios": 4, "confirm_model": {"name_or_path": str(tiny_model_dir)},
                  "confirm_generation": {"max_new_tokens": 16},
                  "generation": {"max_new_tokens": 16, "batch_size": 16, "guided_actions": True,
@@ -56,13 +58,14 @@ def run_dir(tiny_model_dir, tmp_path_factory):
 @pytest.mark.slow
 def test_run_writes_every_stage(run_dir):
     runs = run_dir / "runs"
-    for stage in ("data", "sft", "rl", "eval", "report"):
+    for stage in ("data", "sft", "rl", "durability", "eval", "report"):
         manifest = json.loads((runs / stage / "manifest.json").read_text())
         assert manifest["stage"] == stage and manifest["content_hash"]
     assert json.loads((runs / "sft" / "manifest.json").read_text())["parents"][0]["stage"] == "data"
     assert json.loads((runs / "rl" / "manifest.json").read_text())["parents"][0]["stage"] == "sft"
+    assert json.loads((runs / "durability" / "manifest.json").read_text())["parents"][0]["stage"] == "rl"
     assert [p["stage"] for p in json.loads((runs / "eval" / "manifest.json").read_text())["parents"]] == [
-        "data", "sft", "rl"]
+        "data", "sft", "rl", "durability"]
 
 
 @pytest.mark.slow
@@ -84,7 +87,7 @@ def test_report_names_every_test_family(run_dir):
                   "Action-only vs reasoning-confirmed"):
         assert f"## {title}" in report, title
     analysis = json.loads((run_dir / "runs" / "report" / "analysis.json").read_text())
-    assert {v["model"] for v in analysis["verdicts"]} == {"sft", "rl"}
+    assert {v["model"] for v in analysis["verdicts"]} == {"sft", "rl", "durable"}
 
 
 @pytest.mark.slow
@@ -110,3 +113,57 @@ def test_rerun_skips_finished_stages(run_dir, capsys):
     out = capsys.readouterr().out
     for stage in ("data", "sft", "rl", "eval", "report"):
         assert f"[{stage}] complete, skipping" in out
+
+
+@pytest.mark.slow
+def test_durability_continues_the_rl_model_and_the_report_compares(run_dir):
+    runs = run_dir / "runs"
+    before, after = _weights(runs / "rl" / "model"), _weights(runs / "durability" / "model")
+    assert any(not torch.equal(before[k], after[k]) for k in after if k in before)
+    summary = json.loads((runs / "durability" / "summary.json").read_text())
+    assert summary["after"] == "rl" and summary["data"]["source"] == "synthetic" and summary["train_records"] == 8
+    report = (runs / "report.md").read_text()
+    assert "## Durability after capability-only training" in report and "| durable |" in report
+    analysis = json.loads((runs / "report" / "analysis.json").read_text())
+    assert analysis["numbers"]["durability"]["after"] == "rl"
+
+
+@pytest.mark.slow
+def test_safety_case_per_model_traces_numbers_and_rejects_a_stale_report(run_dir, tmp_path):
+    import hashlib
+    import shutil
+
+    from deliberate.eval.safety_case import SafetyCaseError, write
+    from deliberate.config import load_config
+
+    runs = tmp_path / "runs"
+    shutil.copytree(run_dir / "runs", runs)
+    raw = yaml.safe_load((run_dir / "exp.yaml").read_text())
+    raw["output_dir"] = str(runs)
+    raw["safety_case"] = {"intended_use": "coding agent in CI", "owner": "safety team", "risk_threshold": 0.05}
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(yaml.safe_dump(raw))
+    assert cli(["report", str(exp), "--safety-case"]) == 0
+    out = runs / "safety_case"
+    assert json.loads((out / "manifest.json").read_text())["stage"] == "safety_case"
+    analysis = runs / "report" / "analysis.json"
+    digest = hashlib.sha256(analysis.read_bytes()).hexdigest()
+    for model in ("base", "sft", "rl", "durable"):
+        text = (out / f"safety_case.{model}.md").read_text()
+        for heading in ("## 1. Context", "## 2. Pre-deployment tests", "## 3. Results", "## 4. Known limits",
+                        "## 5. Post-deployment monitoring plan", "## 6. Governance", "## Provenance"):
+            assert heading in text, (model, heading)
+        assert "coding agent in CI" in text and "safety team" in text
+        assert digest in text  # the numbers' source, by hash
+        assert "Deployment context: **not stated**" in text and "no post-deployment monitoring plan" in text
+        for fam in TEST_FAMILIES:
+            assert f"| {fam} |" in text
+        assert "precision" in text and "recall" in text  # classifier quality, measured now
+    # a report that no longer matches its transcripts is refused, with the family named
+    path = runs / "eval" / "transcripts.sft.jsonl"
+    lines = path.read_text().splitlines()
+    r = json.loads(lines[0])
+    r["outcome"]["covert"] = not r["outcome"]["covert"]
+    path.write_text("\n".join([json.dumps(r)] + lines[1:]) + "\n")
+    with pytest.raises(SafetyCaseError, match=r["family"]):
+        write(load_config(exp))

@@ -110,3 +110,19 @@ def test_build_dataclass_checks_any_config_class_and_free_form_mappings():
     text = str(err.value)
     assert "mon.yaml" in text and "b: unknown key" in text and "a: expected int" in text
     assert "args: expected a mapping" in text
+
+
+def test_durability_checks():
+    assert _problems({**BASE, "eval": {"models": ["base", "durable"]}}) == [
+        "eval.models[1]: 'durable' needs durability.enabled: true"]
+    assert "durability.after: continues the 'rl' model, but rl.enabled is false" in _problems(
+        {**BASE, "durability": {"enabled": True, "after": "rl"}, "eval": {"models": ["base", "rl", "durable"]}})
+    assert _problems({**BASE, "durability": {"enabled": True}}) == [
+        "eval.models: durability.enabled trains a 'durable' model; list it to evaluate it"]
+    assert _problems({**BASE, "durability": {"max_steps": 0, "learning_rate": -1.0}}) == [
+        "durability.max_steps: must be > 0, got 0", "durability.learning_rate: must be > 0, got -1.0"]
+    cfg = config_from_dict({**BASE, "durability": {"enabled": True}, "eval": {"models": ["base", "sft", "durable"]}})
+    assert cfg.durable_from() == "sft"
+    cfg = config_from_dict({**BASE, "rl": {"enabled": True}, "durability": {"enabled": True},
+                            "eval": {"models": ["base", "rl", "durable"]}})
+    assert cfg.durable_from() == "rl"
