@@ -1,4 +1,4 @@
-# make demo: set up and run the whole pipeline on the embedded default model (CPU, minutes)
+# make demo: set up and run the whole pipeline on the embedded default model (CPU, minutes), with safety cases
 # make test: set up and run the test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh $(VENV)
 
 demo: setup
-	$(VENV)/bin/deliberate run configs/experiments/demo.yaml
+	$(VENV)/bin/deliberate run configs/experiments/demo.yaml --safety-case
 
 test: setup
 	$(PY) -m pytest -q
