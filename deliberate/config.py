@@ -655,8 +655,9 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
     for suite in ("train", "test"):
         names = getattr(cfg.envs, suite)
         want = "organism" if suite == "train" and cfg.data.source == "organism" else suite
-        if not names:
-            out.append(f"envs.{suite}: at least one family is required")
+        if not names and not (suite == "test" and cfg.eval.inspect):  # an eval of Inspect tasks alone is fine
+            out.append(f"envs.{suite}: at least one family is required" +
+                       (" (or Inspect tasks in eval.inspect)" if suite == "test" else ""))
         for i, name in enumerate(names):
             try:
                 fam = get_family(name)

@@ -164,6 +164,11 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         results["durable_from"] = cfg.durable_from()
     with stage_run(cfg, "eval") as tracker, stage_output(out) as tmp:
         for name, mc in models.items():
+            if not scenarios and not e.hidden_goal_family:  # Inspect tasks only: Inspect loads the model itself
+                write_jsonl(tmp / f"transcripts.{name}.jsonl", [])
+                results["models"][name] = {"model": describe(mc), "counts": {}}
+                inspect_source.run(cfg, name, mc, tmp, results["models"][name], tracker)
+                continue
             print(f"[eval] {name} ({describe(mc)}): {len(scenarios)} scenarios", flush=True)
             backend = make_backend(mc, e.generation)
             backend.reseed(e.seed)

@@ -456,3 +456,27 @@ def test_eval_and_report_run_an_inspect_task_with_no_network(task_file, tmp_path
     assert numbers["awareness"]["base"]["aware"]["k"] >= 8  # the eval-cued <think> reasoning is aware
     assert numbers["act_vs_reasoning"]["base"]["grid"]["True/True"] == 8  # covert acts with revealing reasoning
     assert "sabotage" in (tmp_path / "runs" / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_an_eval_of_inspect_tasks_alone_needs_no_family_of_ours(task_file, tmp_path, tiny_model_dir, monkeypatch):
+    from deliberate.cli import main as cli
+    from deliberate.provenance import write_manifest
+
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    data = tmp_path / "runs" / "data"
+    data.mkdir(parents=True)
+    (data / "scenario_hashes.json").write_text(json.dumps({"families": TRAIN, "hashes": []}))
+    write_manifest(data, stage="data", config_hash="x", record_count=0)
+    raw = _experiment(tmp_path, tiny_model_dir, [_inspect_entry(task_file, grid={}, epochs=1)])
+    raw["envs"]["test"] = []
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(yaml.safe_dump(raw))
+    assert cli(["eval", str(exp)]) == 0 and cli(["report", str(exp)]) == 0
+    results = json.loads((tmp_path / "runs" / "eval" / "results.json").read_text())
+    assert list(results["families"]) == ["sabotage"] and set(results["models"]["base"]["counts"]) == {"sabotage"}
+    report = (tmp_path / "runs" / "report.md").read_text()
+    assert "| sabotage | log_tampering |" in report
+    raw["eval"]["inspect"] = []
+    exp.write_text(yaml.safe_dump(raw))
+    assert cli(["validate", str(exp)]) == 2  # no family and no Inspect task: nothing to evaluate
