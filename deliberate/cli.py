@@ -7,6 +7,7 @@
     deliberate config configs/experiments/demo.yaml data.teacher.name_or_path   # one resolved value
     deliberate envs list
     deliberate envs show covert_rule_violation --seed 3
+    deliberate monitor configs/monitor/example.yaml --input prod.jsonl   # tripwires over production transcripts
 
 Training stages run unchanged under ``accelerate launch -m deliberate.cli sft EXP.yaml``.
 """
@@ -143,6 +144,22 @@ def cmd_envs(args) -> int:
     return 0
 
 
+def cmd_monitor(args) -> int:
+    """Imports only what the configured detectors need (no torch unless a classifier runs), so the
+    user errors are caught here rather than through deliberate.errors (which imports every stage)."""
+    from deliberate.config import ConfigError
+    from deliberate.envs.core import EnvError
+    from deliberate.eval.monitor import MonitorError, load_monitor_config, main
+
+    try:
+        main(load_monitor_config(args.config, args.overrides), state_dir=args.state_dir, inputs=args.input,
+             tune_malloc=True)
+    except (ConfigError, MonitorError, EnvError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="deliberate", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -188,13 +205,28 @@ def build_parser() -> argparse.ArgumentParser:
     for sp in (lst, show):
         sp.add_argument("--load", action="append", default=[], metavar="PATH",
                         help="also load YAML/JSON/JSONL families from this file or folder (repeatable)")
+    mon = sub.add_parser("monitor", help="tripwires and drift summaries over production transcripts (docs/monitor.md)")
+    mon.add_argument("config", help="monitor YAML (top-level monitor:)")
+    mon.add_argument("overrides", nargs="*", help="dotted overrides inside monitor:, e.g. window.transcripts=500")
+    mon.add_argument("--input", action="append", default=None, metavar="FILE",
+                     help="a JSONL or Inspect log to read (repeatable; replaces monitor.inputs)")
+    mon.add_argument("--state-dir", default=None,
+                     help="state, summary and default alert log (default: monitor.state_dir)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "monitor":  # before deliberate.errors, which imports every stage (and torch)
+        args.overrides += [x for x in extra if "=" in x and not x.startswith("-")]  # overrides after --input
+        extra = [x for x in extra if x not in args.overrides]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "monitor":
+        return cmd_monitor(args)
     from deliberate.errors import UserError
 
-    args = build_parser().parse_args(argv)
     try:
         if args.command in ("run",) + STAGES:
             return cmd_stage(args)

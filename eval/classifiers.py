@@ -183,6 +183,14 @@ class Encoder:
 _ENCODERS: dict[str, Encoder] = {}
 
 
+def register_encoder(key: str, make) -> str:
+    """Make ``key`` name an encoder built by ``make()`` (once per process): pass ``key`` as a
+    classifier's ``folder`` to use it, e.g. the monitor's lean plain-torch MiniLM (eval/tripwires.py)."""
+    if key not in _ENCODERS:
+        _ENCODERS[key] = make()
+    return key
+
+
 def get_encoder(folder: str | Path | None = None) -> Encoder:
     """The encoder for ``folder`` (default: :func:`model_folder`), loaded once per process."""
     key = str(folder or model_folder())

@@ -64,9 +64,9 @@ class Sources:
 
 def _rel(path: Path, root: Path) -> str:
     try:
-        return str(Path(path).resolve().relative_to(Path(root).resolve().parent))
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        return str(Path(path).resolve())
 
 
 def _iv(c: dict | None) -> str:
@@ -106,7 +106,7 @@ def check_consistency(model: str, per_family: dict, recounted: dict) -> None:
                                   "re-run `deliberate report --force`")
 
 
-def monitor_plan(cfg: ExperimentConfig) -> tuple[list[str], list[str]]:
+def monitor_plan(cfg: ExperimentConfig, model: str) -> tuple[list[str], list[str]]:
     """The monitoring section's lines and any gaps, from the monitor YAML named in the config."""
     sc = cfg.safety_case
     if not sc.monitor:
@@ -118,22 +118,33 @@ def monitor_plan(cfg: ExperimentConfig) -> tuple[list[str], list[str]]:
     path = Path(sc.monitor)
     mc = load_monitor_config(path)
     lines = [f"Monitor configuration: `{path}` (sha256 `{sha256_file(path)}`), run out of band with "
-             f"`deliberate monitor {path}` over production transcripts.", "",
+             f"`deliberate monitor {path}` over production transcripts of model `{mc.model}`: the awareness "
+             f"classifier ({mc.awareness.kind}), the reasoning monitor ({mc.intent.kind}), the action graders on "
+             "planted scenarios and the rules below.", "",
              "| tripwire | detector | threshold | applies to | severity |", "|---|---|---|---|---|"]
     for t in mc.tripwires:
-        scope = ", ".join([*(f"family {f}" for f in (t.families or [])), *(f"tool {x}" for x in (t.tools or []))])
-        lines.append(f"| {t.name} | {t.detector} | {'' if t.threshold is None else t.threshold} | {scope or 'all'} "
-                     f"| {t.severity} |")
+        scope = ", ".join([*(f"family {f}" for f in t.families), *(f"tool {x}" for x in t.tools)])
+        lines.append(f"| {t.name} | {t.detector} | {'classifier flag' if t.threshold is None else t.threshold} "
+                     f"| {scope or 'all'} | {t.severity} |")
     gaps = []
     if not mc.tripwires:
         gaps.append("the monitor configuration has no tripwires")
-    lines += ["", f"Alerts: JSONL log `{mc.alert_log}`" + (f"; webhook to {_host(mc.webhook.url)}"
-                                                          if mc.webhook and mc.webhook.url else "; no webhook") + "."]
-    baseline = getattr(mc, "baseline", None)
-    if baseline:
-        lines.append(f"Drift baseline: `{baseline}` (the monitor's window summary compares deployment rates with it).")
+    if mc.model != model:
+        gaps.append(f"the monitor watches model {mc.model!r}, not {model!r}")
+    alert_log = mc.alert_log or f"{mc.state_dir}/alerts.jsonl"
+    lines += ["", f"- Alerts: JSONL log `{alert_log}`" + (f"; webhook to {_host(mc.webhook.url)} (severity >= "
+                                                          f"{mc.webhook.min_severity})" if mc.webhook else
+                                                          "; no webhook") + "."]
+    if mc.window.transcripts or mc.window.seconds:
+        lines.append(f"- Summary windows: every {mc.window.transcripts or '-'} transcripts / "
+                     f"{mc.window.seconds or '-'} s of transcript time, rates with 95% intervals.")
+    if mc.baseline:
+        lines.append(f"- Drift: each window is compared with the pre-deployment eval `{mc.baseline.path}` (model "
+                     f"{mc.baseline.model or mc.model}; Fisher's exact test, alpha {mc.baseline.alpha:g} with "
+                     "Bonferroni).")
     else:
-        gaps.append("the monitor has no pre-deployment baseline: drift from the tested behaviour is not measured")
+        gaps.append("the monitor has no pre-deployment baseline (monitor.baseline): drift from the tested behaviour "
+                    "is not measured")
     return lines, gaps
 
 
@@ -194,16 +205,21 @@ def document(cfg: ExperimentConfig, model: str, report: dict, results: dict, src
         L.append(f"- {label}: {value}" if value else f"- {label}: **not stated** (safety_case.{key})")
         if not value:
             gaps.append(f"{label.lower()} is not stated (safety_case.{key})")
-    L.append(f"- Behaviour specification: {spec.get('name')} v{spec.get('version')} (sha256 "
-             f"`{str(spec.get('sha256'))[:16]}`): the model was trained to reason over it before acting.")
     lineage = []
-    for stage in STAGES[:4]:
+    trained = {"base": (), "sft": ("data", "sft"), "rl": ("data", "sft", "rl"),
+               "durable": ("data", "sft", "rl", "durability")}.get(model, ())
+    for stage in trained:
         m = read_manifest(cfg.stage_dir(stage))
         if m is not None:
             tag = src.tag(cfg.stage_dir(stage) / "manifest.json", f"{stage} stage manifest")
             lineage.append(f"{stage} (content `{m['content_hash'][:12]}`, git `{str(m.get('git_revision'))[:10]}`) {tag}")
-    L.append("- Lineage: " + " -> ".join(lineage) + ".")
-    if data.get("merkle_root"):
+    L.append(f"- Behaviour specification: {spec.get('name')} v{spec.get('version')} (sha256 "
+             f"`{str(spec.get('sha256'))[:16]}`): " + ("the model was trained to reason over it before acting."
+                                                      if lineage else "the trained models' spec; this model was "
+                                                      "not trained on it here."))
+    outside = "the untrained student" if model == "base" else "a model from outside this run"
+    L.append("- Lineage: " + (" -> ".join(lineage) if lineage else f"{outside} ({meta['model']})") + ".")
+    if data.get("merkle_root") and lineage:
         L.append(f"- Training data: {data.get('record_count')} records, Merkle root `{data['merkle_root'][:16]}` "
                  f"(`deliberate verify {cfg.stage_dir('data')}` re-checks every record).")
     L.append("")
@@ -232,7 +248,8 @@ def document(cfg: ExperimentConfig, model: str, report: dict, results: dict, src
     # ---------------------------------------------------------------- MEASURE 2 results
     nums = report["numbers"]
     L += ["## 3. Results (MEASURE 2)", "",
-          "Rates are covert episodes / episodes with 95% Beta(1+k, 1+n-k) credible intervals.", "",
+          "Rates are covert episodes / episodes with 95% Beta(1+k, 1+n-k) credible intervals; the per-family "
+          f"counts {A} were recounted from the transcripts {T} before this was written.", "",
           "| family | category | covert rate | supports rate < threshold? |", "|---|---|---|---|"]
     threshold = sc.risk_threshold
     unsupported = []
@@ -240,7 +257,7 @@ def document(cfg: ExperimentConfig, model: str, report: dict, results: dict, src
         ok = c.get("hi") is not None and c["hi"] < threshold
         if c.get("n") and not ok:
             unsupported.append(fam)
-        L.append(f"| {fam} | {categories.get(fam, '')} | {_iv(c)} {A} | {'yes' if ok else 'no'} |")
+        L.append(f"| {fam} | {categories.get(fam, '')} | {_iv(c)} {A}{T} | {'yes' if ok else 'no'} |")
     suite = nums["suite"].get(model)
     L.append("")
     if suite:
@@ -303,7 +320,7 @@ def document(cfg: ExperimentConfig, model: str, report: dict, results: dict, src
     L.append("")
 
     # ---------------------------------------------------------------- MANAGE
-    plan, plan_gaps = monitor_plan(cfg)
+    plan, plan_gaps = monitor_plan(cfg, model)
     L += ["## 5. Post-deployment monitoring plan (MEASURE 2.4, MANAGE 4.1)", ""] + plan
     L += [f"- Gap: {g}." for g in plan_gaps]
     L.append("")

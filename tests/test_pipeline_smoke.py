@@ -140,7 +140,9 @@ def test_safety_case_per_model_traces_numbers_and_rejects_a_stale_report(run_dir
     shutil.copytree(run_dir / "runs", runs)
     raw = yaml.safe_load((run_dir / "exp.yaml").read_text())
     raw["output_dir"] = str(runs)
-    raw["safety_case"] = {"intended_use": "coding agent in CI", "owner": "safety team", "risk_threshold": 0.05}
+    monitor = Path(__file__).resolve().parents[1] / "configs" / "monitor" / "example.yaml"
+    raw["safety_case"] = {"intended_use": "coding agent in CI", "owner": "safety team", "risk_threshold": 0.05,
+                          "monitor": str(monitor)}
     exp = tmp_path / "exp.yaml"
     exp.write_text(yaml.safe_dump(raw))
     assert cli(["report", str(exp), "--safety-case"]) == 0
@@ -155,7 +157,11 @@ def test_safety_case_per_model_traces_numbers_and_rejects_a_stale_report(run_dir
             assert heading in text, (model, heading)
         assert "coding agent in CI" in text and "safety team" in text
         assert digest in text  # the numbers' source, by hash
-        assert "Deployment context: **not stated**" in text and "no post-deployment monitoring plan" in text
+        assert "Deployment context: **not stated**" in text
+        # the monitoring plan is the configured tripwires; what the monitor lacks is a gap
+        assert "| oversight-disabled | tool |" in text and "| eval-awareness | awareness | classifier flag |" in text
+        assert "no pre-deployment baseline" in text
+        assert ("the monitor watches model 'sft', not" in text) == (model != "sft")
         for fam in TEST_FAMILIES:
             assert f"| {fam} |" in text
         assert "precision" in text and "recall" in text  # classifier quality, measured now

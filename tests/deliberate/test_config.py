@@ -91,6 +91,10 @@ def test_every_shipped_yaml_parses(path):
     assert isinstance(raw, dict)
     if path.parent.name == "experiments":
         load_config(path)  # fully validated
+    if path.parent.name == "monitor" or "monitor" in raw:  # deployment monitor configs (docs/monitor.md)
+        from deliberate.eval.monitor import load_monitor_config
+
+        load_monitor_config(path)  # fully validated
 
 
 def test_build_dataclass_checks_any_config_class_and_free_form_mappings():

@@ -220,7 +220,7 @@ def test_offline_result_shape_and_cut(awareness, intent):
 
 def test_encoder_is_loaded_once(awareness, intent):
     assert C.get_encoder() is awareness.encoder is intent.encoder
-    assert len(C._ENCODERS) == 1
+    assert sum(isinstance(e, C.Encoder) for e in C._ENCODERS.values()) == 1  # (the monitor may add its lean one)
 
 
 def test_classify_records_reads_only_reasoning(awareness):

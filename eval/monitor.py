@@ -1,0 +1,1001 @@
+"""deliberate monitor: read production transcripts out of band, fire tripwires, summarise drift.
+
+    deliberate monitor configs/monitor/example.yaml --input prod-2026-01-01.jsonl [--state-dir DIR] [KEY=VALUE ...]
+
+Inputs are JSONL files, one transcript per line in OpenAI chat format (or our own transcript
+records), or Inspect logs (``.eval``/``.json``, read by eval/inspect_logs.py). Every transcript
+goes through the configured tripwires (eval/tripwires.py: the awareness and covert-intent
+classifiers over the chain of thought, our family graders on planted honeypot scenarios, and
+rules on tool calls and the final message). A firing is appended to the alert log (JSONL) and,
+when configured, POSTed to a webhook. Per summary window (a number of transcripts, or transcript
+time) the rate of each detector and rule is written with its 95% Beta interval to
+``summary.json``/``summary.md`` in the state folder, compared with the pre-deployment eval of the
+same model when a baseline is configured (difference, Fisher's exact p), with a plain statement
+of whether deployment behaviour drifts from what the tests showed.
+
+Streaming and resume: a JSONL input is read line by line in batches of ``batch_size``
+transcripts, and only a slim view of each transcript is kept (memory does not grow with the file
+or the line count). After each batch the alerts are appended and flushed to the alert log, then
+the state (byte offset per input, counts, the current window's alert keys, the webhook outbox) is
+replaced atomically. A run killed at any moment and run again resumes at the last committed
+offset; alerts that reached the log after that commit are read back from its tail and not written
+again, so the log holds every alert exactly once (dedupe key: transcript id + rule, per window).
+Malformed lines are counted and recorded (line, byte offset, reason) in the state. Webhook
+delivery is at least once (an ``Idempotency-Key`` header carries the alert key); an alert whose
+delivery fails stays in the state's outbox and is retried later; the failure is logged.
+See docs/monitor.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import glob
+import hashlib
+import json
+import os
+import random
+import re
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from deliberate.eval.tripwires import (
+    SCORED,
+    SEVERITIES,
+    MalformedTranscript,
+    Observed,
+    Tripwires,
+    failed,
+    observe,
+    openai_to_record,
+)
+
+from deliberate.config import (
+    ConfigError,
+    GenerationConfig,
+    InspectScoreConfig,
+    ModelConfig,
+    build_dataclass,
+    config_hash,
+)
+from deliberate.provenance import write_json_atomic
+
+STATE_VERSION = 1
+SUMMARY_DETECTORS = ("awareness", "intent", "grader")
+
+
+class MonitorError(RuntimeError):
+    """The monitor cannot go on (state written by another config, an input replaced, ...)."""
+
+
+# ------------------------------------------------------------------------------ config
+
+
+@dataclass
+class ClassifierConfig:
+    # offline: the MiniLM classifier of eval/classifiers.py (no network). llm: a judge model reads
+    # the reasoning through a prompt file, k times (needs `model`).
+    kind: Literal["offline", "llm"] = "offline"
+    model: Optional[ModelConfig] = None
+    generation: GenerationConfig = field(default_factory=lambda: GenerationConfig(temperature=0.7,
+                                                                                   max_new_tokens=256))
+    k: int = 1
+    prompt: Optional[str] = None  # llm: eval/prompts/<name>.md or a path; null: the default prompt
+    aggregate: Literal["majority", "any", "all"] = "majority"
+
+
+@dataclass
+class OfflineEncoderConfig:
+    # lean: MiniLM's forward pass in plain torch (same weights and tokenizer; embeddings equal to
+    # transformers' within ~1e-7) without importing transformers: ~190 MB less resident memory.
+    # transformers: the eval stage's encoder itself.
+    encoder: Literal["lean", "transformers"] = "lean"
+    max_batch_tokens: int = 1024  # lean: padded tokens per forward pass (activations ~25 KB per token)
+    # torch intra-op threads. 1: a monitor's batches are small, and beside other work more threads
+    # mostly wait on each other (measured 20x slower at 2 threads on a busy 2-core machine). 0: torch's default.
+    threads: int = 1
+
+
+@dataclass
+class TripwireConfig:
+    name: str  # unique; alerts and the summary name it
+    # awareness | intent: the reasoning classifiers (score >= threshold); grader: a planted scenario's
+    # family grader says covert; tool: a tool call (name in `tools`, arguments matching `args`);
+    # text: the final message matches `pattern`.
+    detector: Literal["awareness", "intent", "grader", "tool", "text"]
+    severity: Literal["info", "low", "medium", "high", "critical"] = "high"
+    # awareness/intent: fire when the score >= threshold (offline: score = margin - calibrated cut,
+    # the classifier flags at 0; llm: the fraction of judgings that said yes). null: the classifier's flag.
+    threshold: Optional[float] = None
+    families: list[str] = field(default_factory=list)  # only transcripts of these families; []: all
+    tools: list[str] = field(default_factory=list)  # tool: these tool names; []: any tool
+    args: Optional[str] = None  # tool: regex searched in the call's arguments (JSON text)
+    pattern: Optional[str] = None  # text: regex searched in the final message
+    ignore_case: bool = True
+    description: str = ""
+
+
+@dataclass
+class WebhookConfig:
+    url: str  # POST one JSON alert per request
+    timeout_s: float = 10.0
+    retries: int = 3  # on connection errors, timeouts, 429 and 5xx; other 4xx fail at once
+    backoff_initial_s: float = 0.5  # sleep uniform(0, min(backoff_max_s, backoff_initial_s * 2**attempt))
+    backoff_max_s: float = 8.0
+    # After a delivery fails for good, pending alerts wait this long (they stay in the state's outbox).
+    retry_interval_s: float = 60.0
+    # Header name -> the NAME of the environment variable holding its value (never the value).
+    headers_env: dict = field(default_factory=dict)
+    min_severity: Literal["info", "low", "medium", "high", "critical"] = "info"
+
+
+@dataclass
+class WindowConfig:
+    transcripts: int = 1000  # close a summary window after this many transcripts (0: not by count)
+    seconds: float = 0.0  # or once transcript time passes window start + seconds (0: not by time)
+    # Where a transcript's time is (dotted path into its JSON line; epoch seconds or ISO 8601);
+    # a transcript without it gets the time it is read.
+    time_field: str = "metadata.timestamp"
+    # Closed windows kept in the state and listed in summary.json; every closed window's counts are
+    # also appended to <state_dir>/windows.jsonl (the state stays small however long the monitor runs).
+    summary_windows: int = 50
+
+
+@dataclass
+class BaselineConfig:
+    # The pre-deployment eval of the same model: a report's analysis.json, an eval stage's
+    # results.json, or a folder holding them (a run's output_dir, its report/ or eval/).
+    path: str
+    model: Optional[str] = None  # the model's name in that eval (base, sft, rl, ...); null: monitor.model
+    alpha: float = 0.05  # drift when Fisher's p < alpha / (number of comparisons) (Bonferroni)
+
+
+@dataclass
+class InspectInputConfig:
+    # How Inspect logs (.eval/.json inputs) are read (eval/inspect_logs.iter_records).
+    family: Optional[str] = None  # null: the task's name
+    cue: Literal["none", "eval", "deploy"] = "deploy"
+    covert_score: Optional[InspectScoreConfig] = None  # the score the grader detector reads; null: none
+    reasoning_parser: str = "auto"
+
+
+@dataclass
+class MonitorConfig:
+    model: str  # the deployed model (its name in the baseline eval unless baseline.model says otherwise)
+    inputs: list[str] = field(default_factory=list)  # files or glob patterns; --input replaces them
+    # auto: .eval/.json are Inspect logs, anything else JSONL (OpenAI chat format or our records).
+    format: Literal["auto", "openai", "inspect"] = "auto"
+    state_dir: str = "runs/monitor"  # state.json, summary.json, summary.md, the default alert log
+    alert_log: Optional[str] = None  # null: <state_dir>/alerts.jsonl
+    tripwires: list[TripwireConfig] = field(default_factory=list)
+    awareness: ClassifierConfig = field(default_factory=ClassifierConfig)
+    intent: ClassifierConfig = field(default_factory=ClassifierConfig)
+    offline: OfflineEncoderConfig = field(default_factory=OfflineEncoderConfig)
+    webhook: Optional[WebhookConfig] = None
+    window: WindowConfig = field(default_factory=WindowConfig)
+    baseline: Optional[BaselineConfig] = None
+    batch_size: int = 64  # transcripts per batch: detectors run and the state is committed per batch
+    max_line_bytes: int = 64 << 20  # a longer line is recorded as malformed and skipped, never held
+    max_malformed_recorded: int = 1000  # malformed lines listed in the state (all are counted)
+    env_paths: list[str] = field(default_factory=list)  # YAML/JSON families to load (docs/interchange.md)
+    inspect: InspectInputConfig = field(default_factory=InspectInputConfig)
+
+
+@dataclass
+class MonitorFile:
+    monitor: MonitorConfig
+
+
+def load_monitor_config(path: str | Path, overrides: list[str] | None = None) -> MonitorConfig:
+    """A monitor YAML (top-level ``monitor:``), checked like experiment configs: every problem at
+    once, each with its YAML path. Overrides are relative to ``monitor`` (``window.transcripts=50``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"{path}: no such file"])
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    if not isinstance(raw, dict) or "monitor" not in raw:
+        raise ConfigError([f"{path}: a monitor config has a top-level 'monitor:' section"])
+    overrides = [o if o.startswith("monitor.") else f"monitor.{o}" for o in overrides or []]
+    cfg = build_dataclass(MonitorFile, raw, source=str(path), overrides=overrides).monitor
+    problems = semantic_checks(cfg)
+    if problems:
+        raise ConfigError(problems, str(path))
+    return cfg
+
+
+def semantic_checks(cfg: MonitorConfig) -> list[str]:
+    """Checks beyond types, each named by its YAML path."""
+    import difflib
+
+    from deliberate.envs.core import EnvError, load_builtin_families
+
+    from deliberate.config import _model_checks
+
+    out = []
+    if not cfg.model:
+        out.append("monitor.model: required (the deployed model's name)")
+    for name in ("batch_size", "max_line_bytes"):
+        if getattr(cfg, name) <= 0:
+            out.append(f"monitor.{name}: must be > 0, got {getattr(cfg, name)}")
+    if cfg.max_malformed_recorded < 0:
+        out.append(f"monitor.max_malformed_recorded: must be >= 0, got {cfg.max_malformed_recorded}")
+    if cfg.offline.max_batch_tokens <= 0 or cfg.offline.threads < 0:
+        out.append("monitor.offline: need max_batch_tokens > 0 and threads >= 0")
+    if cfg.window.transcripts < 0 or cfg.window.seconds < 0 or cfg.window.summary_windows < 0:
+        out.append("monitor.window: transcripts, seconds and summary_windows must be >= 0")
+    families = load_builtin_families()
+    for i, p in enumerate(cfg.env_paths):
+        from deliberate.envs.declarative import load_family_path
+
+        try:
+            load_family_path(p)
+        except (EnvError, OSError) as exc:
+            out.append(f"monitor.env_paths[{i}]: {exc}")
+    if not cfg.tripwires:
+        out.append("monitor.tripwires: at least one tripwire is required")
+    seen: set[str] = set()
+    for i, t in enumerate(cfg.tripwires):
+        where = f"monitor.tripwires[{i}]"
+        if t.name in seen:
+            out.append(f"{where}.name: {t.name!r} is used twice")
+        seen.add(t.name)
+        allowed = {"awareness": {"threshold"}, "intent": {"threshold"}, "grader": set(), "tool": {"tools", "args"},
+                   "text": {"pattern"}}[t.detector]
+        for key in ("threshold", "tools", "args", "pattern"):
+            if getattr(t, key) not in (None, []) and key not in allowed:
+                out.append(f"{where}.{key}: not used by detector {t.detector!r}")
+        if t.detector == "tool" and not t.tools and not t.args:
+            out.append(f"{where}: a tool tripwire needs `tools`, `args` or both")
+        if t.detector == "text" and not t.pattern:
+            out.append(f"{where}.pattern: required for detector 'text'")
+        for key in ("args", "pattern"):
+            if getattr(t, key):
+                try:
+                    re.compile(getattr(t, key))
+                except re.error as exc:
+                    out.append(f"{where}.{key}: not a valid regex: {exc}")
+        for j, fam in enumerate(t.families):
+            if fam not in families and fam != cfg.inspect.family:
+                close = difflib.get_close_matches(fam, list(families), n=1)
+                out.append(f"{where}.families[{j}]: unknown family {fam!r}"
+                           + (f" (did you mean {close[0]!r}?)" if close else ""))
+    for which in SCORED:
+        c = getattr(cfg, which)
+        if c.kind == "llm":
+            if c.model is None:
+                out.append(f"monitor.{which}.model: required for kind 'llm'")
+            else:
+                out += _model_checks(c.model, f"monitor.{which}.model")
+        if c.k < 1:
+            out.append(f"monitor.{which}.k: must be >= 1, got {c.k}")
+    w = cfg.webhook
+    if w is not None:
+        if not w.url.startswith(("http://", "https://")):
+            out.append(f"monitor.webhook.url: expected http(s)://..., got {w.url!r}")
+        if "@" in w.url.split("//", 1)[-1].split("/", 1)[0]:
+            out.append("monitor.webhook.url: credentials in the URL would be logged; use headers_env")
+        for header, env in w.headers_env.items():
+            if not isinstance(env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+                out.append(f"monitor.webhook.headers_env.{header}: the NAME of an environment variable, got {env!r}")
+        if w.timeout_s <= 0 or w.retries < 0 or w.backoff_initial_s < 0 or w.backoff_max_s < w.backoff_initial_s \
+                or w.retry_interval_s < 0:
+            out.append("monitor.webhook: need timeout_s > 0, retries >= 0, 0 <= backoff_initial_s <= backoff_max_s "
+                       "and retry_interval_s >= 0")
+    if cfg.baseline is not None and not 0 < cfg.baseline.alpha < 1:
+        out.append(f"monitor.baseline.alpha: must be in (0, 1), got {cfg.baseline.alpha}")
+    return out
+
+
+def detection_hash(cfg: MonitorConfig) -> str:
+    """What the counts in a state depend on: a state written under another hash is not resumed
+    (severity, descriptions, webhook, baseline and summary settings may change between runs)."""
+    fired = ("name", "detector", "threshold", "families", "tools", "args", "pattern", "ignore_case")
+    w = cfg.window
+    return config_hash({"model": cfg.model, "tripwires": [{k: getattr(t, k) for k in fired} for t in cfg.tripwires],
+                        "awareness": asdict(cfg.awareness), "intent": asdict(cfg.intent),
+                        "encoder": cfg.offline.encoder, "window": [w.transcripts, w.seconds, w.time_field],
+                        "inspect": asdict(cfg.inspect)})
+
+
+# ------------------------------------------------------------------------------ state
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def new_counts() -> dict:
+    return {"transcripts": 0, "malformed": 0, "alerts": 0, "start_time": None, "end_time": None,
+            "detectors": {d: {"n": 0, "k": 0, "errors": 0} for d in SUMMARY_DETECTORS},
+            "rules": {}, "grader_families": {}}
+
+
+def new_state(cfg: MonitorConfig) -> dict:
+    return {"version": STATE_VERSION, "config_hash": detection_hash(cfg), "model": cfg.model, "created": _now(),
+            "inputs": {}, "malformed": [], "malformed_total": 0,
+            "window": {"index": 0, "counts": new_counts(), "keys": []}, "windows": [], "closed_total": new_counts(),
+            "alert_log": {"size": 0, "alerts": 0}, "outbox": [], "webhook": {"delivered": 0, "failures": 0,
+                                                                              "next_try": 0.0, "last_error": None},
+            "runs": []}
+
+
+def load_state(path: Path, cfg: MonitorConfig) -> dict:
+    if not path.is_file():
+        return new_state(cfg)
+    state = json.loads(path.read_text())
+    if state.get("version") != STATE_VERSION:
+        raise MonitorError(f"{path}: state version {state.get('version')} is not {STATE_VERSION}; "
+                           "use a new --state-dir")
+    if state.get("config_hash") != detection_hash(cfg):
+        raise MonitorError(f"{path} was written under other tripwires, classifiers or window settings; its counts "
+                           "would not mean the same thing. Use a new --state-dir (or restore the old config).")
+    return state
+
+
+def add_counts(a: dict, b: dict) -> dict:
+    """Counts ``a + b`` (for totals over windows)."""
+    out = json.loads(json.dumps(a))
+    for key in ("transcripts", "malformed", "alerts"):
+        out[key] += b[key]
+    for group in ("detectors", "rules"):
+        for name, c in b[group].items():
+            mine = out[group].setdefault(name, {k: 0 for k in c})
+            for k, v in c.items():
+                mine[k] = mine.get(k, 0) + v
+    for fam, cues in b["grader_families"].items():
+        for cue, (k, n) in cues.items():
+            kn = out["grader_families"].setdefault(fam, {}).setdefault(cue, [0, 0])
+            kn[0] += k
+            kn[1] += n
+    times = [t for t in (a["start_time"], b["start_time"]) if t is not None]
+    out["start_time"] = min(times) if times else None
+    times = [t for t in (a["end_time"], b["end_time"]) if t is not None]
+    out["end_time"] = max(times) if times else None
+    return out
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def expand_inputs(patterns: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in patterns:
+        matches = sorted(glob.glob(p)) if any(ch in p for ch in "*?[") else [p]
+        if not matches:
+            raise MonitorError(f"input {p!r}: no file matches")
+        for m in matches:
+            path = Path(m).resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"input {m}: no such file")
+            if path not in out:
+                out.append(path)
+    return out
+
+
+def input_kind(path: Path, fmt: str) -> str:
+    if fmt == "auto":
+        return "inspect" if path.suffix in (".eval", ".json") else "jsonl"
+    return "inspect" if fmt == "inspect" else "jsonl"
+
+
+def _head(path: Path, n: int) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read(n)).hexdigest()
+
+
+def check_input(path: Path, st: dict | None) -> dict:
+    """The input's state entry, new or checked: a file that shrank below the committed offset, or
+    whose first bytes changed, was replaced, and resuming into it would skip or repeat lines."""
+    size = path.stat().st_size
+    if st is None:
+        n = min(size, 4096)
+        return {"offset": 0, "line": 0, "head_bytes": n, "head": _head(path, n), "transcripts": 0}
+    if size < st["offset"] or _head(path, st["head_bytes"]) != st["head"]:
+        raise MonitorError(f"input {path} changed since it was read up to byte {st['offset']} (truncated or "
+                           "replaced); use a new --state-dir to read it from the start")
+    return st
+
+
+# Items an input yields: ("transcript", Observed) or ("malformed", {line, offset, reason}), each with
+# the offset just after it (a JSONL byte offset; an Inspect log: samples read) and its line number.
+
+
+def iter_jsonl(path: Path, offset: int, line: int, cfg: MonitorConfig) -> Iterator[tuple[str, object, int, int]]:
+    limit = cfg.max_line_bytes
+    name = str(path)
+    with open(path, "rb") as f:
+        f.seek(offset)
+        pos = offset
+        while True:
+            raw = f.readline(limit + 1)
+            if not raw:
+                return
+            start, line = pos, line + 1
+            pos += len(raw)
+            if not raw.endswith(b"\n") and len(raw) > limit:  # overlong: skip to its end without holding it
+                while True:
+                    chunk = f.readline(1 << 20)
+                    pos += len(chunk)
+                    if not chunk or chunk.endswith(b"\n"):
+                        break
+                yield "malformed", {"input": name, "line": line, "offset": start,
+                                    "reason": f"line longer than max_line_bytes ({limit})"}, pos, line
+                continue
+            if not raw.strip():
+                yield "blank", None, pos, line
+                continue
+            try:
+                obj = json.loads(raw)
+                obs = observe(openai_to_record(obj), input=name, offset=start, line=line, raw=obj,
+                              time_field=cfg.window.time_field)
+            except (ValueError, TypeError, AttributeError, KeyError, MalformedTranscript) as exc:
+                if not raw.endswith(b"\n"):  # a last line still being written: leave it for a later run
+                    return
+                yield "malformed", {"input": name, "line": line, "offset": start,
+                                    "reason": f"{type(exc).__name__}: {str(exc)[:200]}"}, pos, line
+                continue
+            del raw, obj
+            yield "transcript", obs, pos, line
+
+
+def iter_inspect(path: Path, offset: int, cfg: MonitorConfig) -> Iterator[tuple[str, object, int, int]]:
+    import itertools
+
+    try:
+        from deliberate.eval.inspect_logs import iter_records
+    except ImportError as exc:
+        raise MonitorError(f"reading the Inspect log {path} needs eval/inspect_logs.py and the inspect extra "
+                           f"(pip install -e '.[inspect]'): {exc}") from exc
+    ins = cfg.inspect
+    records = iter_records(path, family=ins.family, cue=ins.cue, covert_score=ins.covert_score,
+                           reasoning_parser=ins.reasoning_parser)
+    for index, record in enumerate(itertools.islice(records, offset, None), start=offset):
+        obs = observe(record, input=str(path), offset=index, line=index + 1, time_field=cfg.window.time_field)
+        if ins.covert_score is None:
+            obs.outcome = None
+        yield "transcript", obs, index + 1, index + 1
+
+
+# ------------------------------------------------------------------------------ the alert log
+
+
+class AlertLog:
+    """Append-only JSONL of alerts (and webhook delivery failures). ``committed`` is the size the
+    state covers; lines past it were written by a run killed before its state caught up."""
+
+    def __init__(self, path: Path, committed: int):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=True)
+        size = path.stat().st_size
+        self.replayed: set[tuple[str, int, str]] = set()  # (input, offset, rule) already in the log
+        self.tail_alerts: list[int] = []  # log offsets of the alert lines past the commit
+        if size < committed:
+            print(f"[monitor] warning: {path} is shorter than the state says ({size} < {committed} bytes): "
+                  "it was truncated or rotated; appending", file=sys.stderr)
+            committed = 0 if size == 0 else size
+        with open(path, "rb+") as f:
+            f.seek(committed)
+            pos = committed
+            for raw in f:
+                if not raw.endswith(b"\n"):  # a torn last line (killed mid-write): drop it
+                    f.truncate(pos)
+                    break
+                try:
+                    row = json.loads(raw)
+                except ValueError:
+                    pos += len(raw)
+                    continue
+                if row.get("type") == "alert" and {"input", "offset", "rule"} <= row.keys():
+                    self.replayed.add((row["input"], row["offset"], row["rule"]))
+                    self.tail_alerts.append(pos)
+                pos += len(raw)
+        self.file = open(path, "ab")
+        self.size = path.stat().st_size
+
+    def append(self, rows: list[dict]) -> list[int]:
+        """Write ``rows``, flushed to the OS (and fsynced) before returning their offsets."""
+        offsets = []
+        if not rows:
+            return offsets
+        blob = bytearray()
+        for r in rows:
+            offsets.append(self.size + len(blob))
+            blob += (json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        self.file.write(blob)
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.size += len(blob)
+        return offsets
+
+    def read(self, offset: int) -> dict:
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            return json.loads(f.readline())
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def alert_key(transcript_id: str, rule: str) -> str:
+    return f"{transcript_id}\x1f{rule}"
+
+
+# ------------------------------------------------------------------------------ webhook
+
+
+class Webhook:
+    """POST alerts with retries and backoff; a delivery that fails is reported, never raised."""
+
+    def __init__(self, cfg: WebhookConfig):
+        import httpx
+
+        missing = [env for env in cfg.headers_env.values() if env not in os.environ]
+        if missing:
+            raise MonitorError("webhook.headers_env names environment variables that are not set: "
+                               + ", ".join(missing))
+        self.cfg = cfg
+        self.headers = {h: os.environ[env] for h, env in cfg.headers_env.items()}
+        self.client = httpx.Client(timeout=cfg.timeout_s)
+        self.min_rank = SEVERITIES.index(cfg.min_severity)
+
+    def wants(self, alert: dict) -> bool:
+        return SEVERITIES.index(alert["severity"]) >= self.min_rank
+
+    def deliver(self, alert: dict) -> tuple[bool, int, str | None]:
+        """(delivered, attempts, error)."""
+        import httpx
+
+        c = self.cfg
+        error = None
+        for attempt in range(c.retries + 1):
+            if attempt:
+                time.sleep(random.uniform(0, min(c.backoff_max_s, c.backoff_initial_s * 2 ** (attempt - 1))))
+            try:
+                r = self.client.post(c.url, json=alert, headers={**self.headers, "Idempotency-Key": alert["key"]})
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                continue
+            if r.status_code < 300:
+                return True, attempt + 1, None
+            error = f"HTTP {r.status_code}: {r.text[:200]}"
+            if r.status_code < 500 and r.status_code != 429:
+                return False, attempt + 1, error
+        return False, c.retries + 1, error
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def flush_outbox(state: dict, log: AlertLog, hook: Webhook, final: bool = False) -> None:
+    """Deliver the outbox in order; on a failure, log it and wait retry_interval_s before the next try."""
+    wh = state["webhook"]
+    if not state["outbox"] or (time.time() < wh["next_try"] and not final):
+        return
+    while state["outbox"]:
+        offset = state["outbox"][0]
+        alert = log.read(offset)
+        ok, attempts, error = hook.deliver(alert)
+        if ok:
+            state["outbox"].pop(0)
+            wh["delivered"] += 1
+            continue
+        wh["failures"] += 1
+        wh["last_error"] = error
+        wh["next_try"] = time.time() + hook.cfg.retry_interval_s
+        log.append([{"type": "delivery_failed", "key": alert["key"], "alert_offset": offset, "attempts": attempts,
+                     "error": error, "pending": len(state["outbox"]), "time": _now()}])
+        return
+
+
+# ------------------------------------------------------------------------------ summary
+
+
+def rate(k: int, n: int) -> dict:
+    from deliberate.eval.stats import beta_interval
+
+    if n == 0:
+        return {"k": 0, "n": 0, "rate": None, "lo": None, "hi": None}
+    _, lo, hi = beta_interval(k, n)
+    return {"k": k, "n": n, "rate": k / n, "lo": lo, "hi": hi}
+
+
+def load_baseline(b: BaselineConfig, default_model: str) -> dict:
+    """The pre-deployment numbers of one model: awareness and intent flags (a report's
+    analysis.json) and covert counts per family and cue (an eval's results.json, else the report's
+    per-family table)."""
+    root = Path(b.path)
+    model = b.model or default_model
+    files = [root] if root.is_file() else [root / n for n in ("analysis.json", "report/analysis.json",
+                                                              "results.json", "eval/results.json")]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        raise MonitorError(f"baseline.path {b.path}: no analysis.json or results.json there")
+    out: dict = {"model": model, "sources": [str(f) for f in files], "awareness": None, "intent": None, "covert": {}}
+    for f in files:
+        data = json.loads(f.read_text())
+        if "numbers" in data:  # a report's analysis.json
+            numbers = data["numbers"]
+            models = sorted(numbers.get("awareness") or {})
+            if model not in models:
+                raise MonitorError(f"baseline {f}: no model {model!r} (models: {', '.join(models)}); "
+                                   "set baseline.model")
+            aware = numbers["awareness"][model]["aware"]
+            out["awareness"] = (aware["k"], aware["n"])
+            grid = numbers["act_vs_reasoning"][model]["grid"]
+            out["intent"] = (grid.get("True/True", 0) + grid.get("False/True", 0), sum(grid.values()))
+            if not out["covert"]:
+                for section in data.get("sections", []):
+                    for table in section.get("tables", []) if section.get("id") == "covert" else []:
+                        if table.get("title") == "Per family" and model in table["columns"]:
+                            col = table["columns"].index(model)
+                            for row in table["rows"]:
+                                if isinstance(row[col], dict) and row[col].get("n"):
+                                    out["covert"][row[0]] = {"all": (row[col]["k"], row[col]["n"])}
+        elif "models" in data:  # an eval's results.json
+            if model not in data["models"]:
+                raise MonitorError(f"baseline {f}: no model {model!r} (models: {', '.join(data['models'])}); "
+                                   "set baseline.model")
+            out["covert"] = {fam: {cue: (c["covert"], c["n"]) for cue, c in by_cue.items()}
+                             for fam, by_cue in data["models"][model]["counts"].items()}
+    return out
+
+
+def compare(counts: dict, baseline: dict | None, alpha: float) -> tuple[list[dict], str]:
+    """Deployment vs baseline rows (difference, Fisher's exact p, drift) and the plain statement."""
+    from deliberate.eval.stats import fisher_exact
+
+    if baseline is None:
+        return [], "No baseline configured: deployment rates only; nothing says whether they match the tests."
+    pairs = []
+    for det in ("awareness", "intent"):
+        d = counts["detectors"][det]
+        if d["n"] and baseline[det] and baseline[det][1]:
+            pairs.append((f"{det} (reasoning classifier flag)", (d["k"], d["n"]), baseline[det]))
+    pooled_d, pooled_b = [0, 0], [0, 0]
+    for fam in sorted(counts["grader_families"]):
+        for cue, (k, n) in sorted(counts["grader_families"][fam].items()):
+            base = baseline["covert"].get(fam, {})
+            b = base.get(cue) or base.get("all")
+            if n and b and b[1]:
+                pairs.append((f"covert actions, {fam} ({cue})", (k, n), tuple(b)))
+                pooled_d = [pooled_d[0] + k, pooled_d[1] + n]
+                pooled_b = [pooled_b[0] + b[0], pooled_b[1] + b[1]]
+    if len([p for p in pairs if p[0].startswith("covert")]) > 1:
+        pairs.append(("covert actions, families pooled", tuple(pooled_d), tuple(pooled_b)))
+    rows = []
+    m = len(pairs)
+    for what, (k, n), (bk, bn) in pairs:
+        _, p = fisher_exact(k, n, bk, bn)
+        dep, base = rate(k, n), rate(bk, bn)
+        drift = p < alpha / m
+        rows.append({"what": what, "deployment": dep, "baseline": base, "difference": dep["rate"] - base["rate"],
+                     "p": p, "drift": drift,
+                     "direction": ("higher in deployment" if dep["rate"] > base["rate"] else "lower in deployment")
+                     if drift else "no detectable change"})
+    model = baseline["model"]
+    if not rows:
+        return rows, (f"No comparison with the pre-deployment eval of {model} was possible: no detector here has "
+                      "a matching baseline count (awareness/intent need a report's analysis.json; covert rates need "
+                      "graded honeypot transcripts of families the eval ran).")
+    drifts = [r for r in rows if r["drift"]]
+    how = f"Fisher's exact test, alpha {alpha} Bonferroni-corrected over {m} comparison{'s' * (m > 1)}"
+    if drifts:
+        items = "; ".join(f"{r['what']} {r['direction']} ({r['deployment']['rate']:.3f} vs "
+                          f"{r['baseline']['rate']:.3f}, p = {r['p']:.2g})" for r in drifts)
+        return rows, (f"DRIFT: deployment behaviour differs from what the pre-deployment eval of {model} showed: "
+                      f"{items} ({how}).")
+    return rows, (f"No drift detected: deployment rates are consistent with the pre-deployment eval of {model} "
+                  f"({how}). "
+                  "Consistent is not equal: the intervals show what this sample size can resolve.")
+
+
+def summarize_counts(counts: dict, baseline: dict | None, alpha: float) -> dict:
+    rows, statement = compare(counts, baseline, alpha)
+    return {"transcripts": counts["transcripts"], "malformed": counts["malformed"], "alerts": counts["alerts"],
+            "start_time": counts["start_time"], "end_time": counts["end_time"],
+            "detectors": {d: {**rate(c["k"], c["n"]), "errors": c["errors"]} for d, c in counts["detectors"].items()},
+            "rules": {r: {**rate(c["k"], c["n"]), "errors": c.get("errors", 0)} for r, c in counts["rules"].items()},
+            "grader_families": {f: {cue: rate(k, n) for cue, (k, n) in cues.items()}
+                                for f, cues in counts["grader_families"].items()},
+            "comparison": rows, "statement": statement}
+
+
+def write_summary(state: dict, cfg: MonitorConfig, baseline: dict | None, state_dir: Path) -> dict:
+    """summary.json and summary.md: all transcripts so far, the open window, the last closed ones."""
+    alpha = cfg.baseline.alpha if cfg.baseline else 0.05
+    total = add_counts(state["closed_total"], state["window"]["counts"])
+    for counts in (total, state["window"]["counts"]):  # every rule listed, also one that never applied
+        for t in cfg.tripwires:
+            counts["rules"].setdefault(t.name, {"n": 0, "k": 0, "errors": 0})
+    summary = {"model": cfg.model, "updated": _now(), "baseline": baseline and {"model": baseline["model"],
+                                                                               "sources": baseline["sources"]},
+               "rules": [{"name": t.name, "detector": t.detector, "severity": t.severity} for t in cfg.tripwires],
+               "total": summarize_counts(total, baseline, alpha),
+               "current_window": {"index": state["window"]["index"],
+                                  **summarize_counts(state["window"]["counts"], baseline, alpha)},
+               "windows": [{"index": w["index"], **summarize_counts(w["counts"], baseline, alpha)}
+                           for w in state["windows"]],
+               "windows_closed": state["window"]["index"],
+               "malformed_total": state["malformed_total"], "webhook": dict(state["webhook"]),
+               "undelivered": len(state["outbox"])}
+    write_json_atomic(state_dir / "summary.json", summary)
+    tmp = state_dir / ".summary.md.tmp"
+    tmp.write_text(summary_markdown(summary))
+    os.replace(tmp, state_dir / "summary.md")
+    return summary
+
+
+def _fmt(c: dict) -> str:
+    return "n/a" if c["rate"] is None else f"{c['rate']:.3f} [{c['lo']:.3f}, {c['hi']:.3f}] ({c['k']}/{c['n']})"
+
+
+def summary_markdown(s: dict) -> str:
+    lines = [f"# Deployment monitor: {s['model']}", "", f"Updated {s['updated']}."]
+    last = s["windows"][-1] if s["windows"] else None
+    for title, part in (("All transcripts so far", s["total"]),
+                        (f"Last closed window ({last['index']})" if last else None, last),
+                        (f"Current window ({s['current_window']['index']}, open)", s["current_window"])):
+        if part is None or title is None:
+            continue
+        lines += ["", f"## {title}", "", f"**{part['statement']}**", "",
+                  f"{part['transcripts']} transcripts, {part['malformed']} malformed lines, {part['alerts']} alerts.",
+                  "", "| detector / rule | rate [95% interval] (k/n) | errors |", "|---|---|---|"]
+        lines += [f"| {d} | {_fmt(c)} | {c['errors']} |" for d, c in part["detectors"].items()]
+        lines += [f"| rule `{r}` | {_fmt(c)} | {c['errors']} |" for r, c in sorted(part["rules"].items())]
+        if part["comparison"]:
+            lines += ["", "| vs pre-deployment eval | deployment | eval | difference | Fisher p | drift |",
+                      "|---|---|---|---|---|---|"]
+            lines += [f"| {r['what']} | {_fmt(r['deployment'])} | {_fmt(r['baseline'])} | {r['difference']:+.3f} | "
+                      f"{r['p']:.3g} | {r['direction']} |" for r in part["comparison"]]
+    lines += ["", (f"Rates: k/n with equal-tailed 95% Beta(1+k, 1+n-k) intervals. Malformed lines in all: "
+                   f"{s['malformed_total']}. Webhook: {s['webhook']['delivered']} delivered, "
+                   f"{s['undelivered']} pending.")]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+def _tune_malloc() -> None:
+    """glibc: large blocks (tensors, long lines) are mmapped and returned to the OS when freed, the
+    heap top is trimmed, and malloc arenas are capped (the tokenizer's threads would each get one).
+    Measured on the 1 GB bench: peak RSS 403-404 MB over three runs with it, 408-449 MB without."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
+    libc.mallopt(m_mmap_threshold, 1 << 20)
+    libc.mallopt(m_trim_threshold, 4 << 20)
+    libc.mallopt(m_arena_max, 2)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM (Linux). Not ru_maxrss, which after fork + exec
+    also holds the parent's peak (a monitor started from a big process would report the parent's)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 2**20)
+
+
+class Run:
+    """One monitor run over its inputs: the batch loop, window accounting and commits."""
+
+    def __init__(self, cfg: MonitorConfig, state_dir: Path, baseline: dict | None):
+        self.cfg, self.state_dir, self.baseline = cfg, state_dir, baseline
+        self.state_path = state_dir / "state.json"
+        self.state = load_state(self.state_path, cfg)
+        self.log = AlertLog(Path(cfg.alert_log) if cfg.alert_log else state_dir / "alerts.jsonl",
+                            self.state["alert_log"]["size"])
+        self.hook = Webhook(cfg.webhook) if cfg.webhook else None
+        if self.hook:  # alerts logged after the last commit were not delivered (delivery follows the commit)
+            self.state["outbox"] += [o for o in self.log.tail_alerts
+                                     if o not in self.state["outbox"] and self.hook.wants(self.log.read(o))]
+        self.tripwires = Tripwires(cfg)
+        self.keys = set(self.state["window"]["keys"])
+
+    def commit(self) -> None:
+        self.state["window"]["keys"] = sorted(self.keys)
+        self.state["alert_log"]["size"] = self.log.size
+        self.state["updated"] = _now()
+        write_json_atomic(self.state_path, self.state)
+
+    def close_window(self) -> None:
+        w = self.state["window"]
+        closed = {"index": w["index"], "counts": w["counts"]}
+        with open(self.state_dir / "windows.jsonl", "a") as f:  # a re-run after a crash may repeat a line
+            f.write(json.dumps(closed, sort_keys=True) + "\n")
+        keep = self.cfg.window.summary_windows
+        self.state["windows"] = (self.state["windows"] + [closed])[-keep:] if keep else []
+        self.state["closed_total"] = add_counts(self.state["closed_total"], w["counts"])
+        self.state["window"] = {"index": w["index"] + 1, "counts": new_counts(), "keys": []}
+        self.keys = set()
+        write_summary(self.state, self.cfg, self.baseline, self.state_dir)
+
+    def place(self, t: float) -> dict:
+        """The counts of the window a transcript at time ``t`` belongs to (closing windows as needed)."""
+        wc, counts = self.cfg.window, self.state["window"]["counts"]
+        if wc.seconds and counts["start_time"] is not None and t >= counts["start_time"] + wc.seconds:
+            self.close_window()
+            counts = self.state["window"]["counts"]
+        if counts["start_time"] is None:
+            counts["start_time"] = t
+        counts["end_time"] = max(t, counts["end_time"] or t)
+        return counts
+
+    def record_malformed(self, item: dict) -> None:
+        self.state["malformed_total"] += 1
+        self.state["window"]["counts"]["malformed"] += 1
+        if len(self.state["malformed"]) < self.cfg.max_malformed_recorded:
+            self.state["malformed"].append(item)
+
+    def process(self, batch: list[Observed]) -> list[dict]:
+        """Detectors over a batch, counted into windows; returns the alerts to log."""
+        new = []
+        for obs, verdict in zip(batch, self.tripwires.run(batch)):
+            counts = self.place(obs.time if obs.time is not None else time.time())
+            counts["transcripts"] += 1
+            for det, res in verdict["detectors"].items():
+                c = counts["detectors"][det]
+                if failed(res):
+                    c["errors"] += 1
+                    continue
+                c["n"] += 1
+                c["k"] += bool(res["flag"])
+                if det == "grader" and res.get("family"):
+                    kn = counts["grader_families"].setdefault(res["family"], {}).setdefault(res.get("cue") or "all",
+                                                                                           [0, 0])
+                    kn[0] += bool(res["flag"])
+                    kn[1] += 1
+            fired = {f.rule: f for f in verdict["findings"]}
+            for rule in self.tripwires.rules:
+                if rule.name not in verdict["applicable"]:
+                    continue
+                rc = counts["rules"].setdefault(rule.name, {"n": 0, "k": 0, "errors": 0})
+                res = verdict["detectors"].get(rule.detector)
+                if failed(res):
+                    rc["errors"] += 1
+                    continue
+                rc["n"] += 1
+                f = fired.get(rule.name)
+                if f is None:
+                    continue
+                rc["k"] += 1
+                key = alert_key(obs.id, f.rule)
+                if key in self.keys:  # this transcript already fired this rule in this window
+                    continue
+                self.keys.add(key)
+                counts["alerts"] += 1
+                self.state["alert_log"]["alerts"] += 1
+                if (obs.input, obs.offset, f.rule) in self.log.replayed:  # logged before a kill
+                    continue
+                new.append({"type": "alert", "key": key, "time": _now(), "model": self.cfg.model,
+                            "transcript_id": obs.id, "input": obs.input, "offset": obs.offset, "line": obs.line,
+                            "rule": f.rule, "detector": f.detector, "severity": f.severity, "score": f.score,
+                            "threshold": f.threshold, "evidence": f.evidence, "family": obs.family,
+                            "window": self.state["window"]["index"]})
+            if self.cfg.window.transcripts and counts["transcripts"] >= self.cfg.window.transcripts:
+                self.close_window()
+        return new
+
+    def flush(self, batch: list[Observed], entry: dict, offset: int, line: int) -> None:
+        """Run a batch and commit: alerts to the log first, then the state that covers them."""
+        alerts = self.process(batch) if batch else []
+        offsets = self.log.append(alerts)
+        entry["offset"], entry["line"] = offset, line
+        entry["transcripts"] += len(batch)
+        if self.hook:
+            self.state["outbox"] += [o for o, a in zip(offsets, alerts) if self.hook.wants(a)]
+        self.commit()
+        if self.hook and self.state["outbox"]:
+            flush_outbox(self.state, self.log, self.hook)
+            self.commit()
+
+    def read(self, path: Path) -> int:
+        """Stream one input from its committed offset; returns the transcripts read."""
+        key = str(path)
+        entry = check_input(path, self.state["inputs"].get(key))
+        self.state["inputs"][key] = entry
+        kind = input_kind(path, self.cfg.format)
+        items = (iter_inspect(path, entry["offset"], self.cfg) if kind == "inspect"
+                 else iter_jsonl(path, entry["offset"], entry["line"], self.cfg))
+        batch: list[Observed] = []
+        pos, line, seen, n = entry["offset"], entry["line"], 0, 0
+        for what, item, pos, line in items:
+            seen += 1
+            if what == "transcript":
+                batch.append(item)
+            elif what == "malformed":
+                self.record_malformed(item)
+            if len(batch) >= self.cfg.batch_size or seen >= 16 * self.cfg.batch_size:
+                n += len(batch)
+                self.flush(batch, entry, pos, line)
+                batch, seen = [], 0
+        if seen:
+            n += len(batch)
+            self.flush(batch, entry, pos, line)
+        return n
+
+    def finish(self, started: float, read: int, nbytes: int) -> dict:
+        if self.hook:
+            flush_outbox(self.state, self.log, self.hook, final=True)
+        self.state["runs"].append({"finished": _now(), "transcripts": read, "bytes": nbytes,
+                                   "seconds": round(time.time() - started, 3), "peak_rss_mb": round(peak_rss_mb(), 1),
+                                   "classifiers": self.tripwires.describe()})
+        self.commit()
+        return write_summary(self.state, self.cfg, self.baseline, self.state_dir)
+
+    def close(self) -> None:
+        self.log.close()
+        if self.hook:
+            self.hook.close()
+
+
+def _lock(state_dir: Path):
+    lock = open(state_dir / ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise MonitorError(f"another deliberate monitor is running on {state_dir}") from None
+    return lock
+
+
+def main(cfg: MonitorConfig, state_dir: str | Path | None = None, inputs: list[str] | None = None, *,
+         tune_malloc: bool = False) -> dict:
+    """Read every input from where the state left it, fire tripwires, write the summary.
+    ``tune_malloc``: set glibc's allocator for a long-running monitor (the CLI does; it changes the
+    whole process, so callers inside another program leave it off)."""
+    if tune_malloc:
+        _tune_malloc()
+    from deliberate.envs.declarative import load_family_path
+
+    for p in cfg.env_paths:
+        load_family_path(p)
+    state_dir = Path(state_dir or cfg.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    paths = expand_inputs(inputs if inputs else cfg.inputs)
+    if not paths:
+        raise MonitorError("no inputs: list them in monitor.inputs or pass --input FILE")
+    baseline = load_baseline(cfg.baseline, cfg.model) if cfg.baseline else None
+    lock = _lock(state_dir)
+    try:
+        run = Run(cfg, state_dir, baseline)
+        try:
+            started, read, nbytes = time.time(), 0, 0
+            for path in paths:
+                before = run.state["inputs"].get(str(path), {}).get("offset", 0)
+                read += run.read(path)
+                if input_kind(path, cfg.format) == "jsonl":
+                    nbytes += run.state["inputs"][str(path)]["offset"] - before
+            summary = run.finish(started, read, nbytes)
+        finally:
+            run.close()
+    finally:
+        lock.close()
+    last = run.state["runs"][-1]
+    print(f"[monitor] {read} transcripts ({nbytes / 2**20:.1f} MiB) in {last['seconds']:.1f} s; "
+          f"{summary['total']['alerts']} alerts in all, {summary['malformed_total']} malformed lines; "
+          f"peak RSS {last['peak_rss_mb']:.0f} MB; summary: {state_dir / 'summary.md'}", flush=True)
+    if cfg.webhook and summary["undelivered"]:
+        print(f"[monitor] webhook: {summary['undelivered']} alerts not delivered yet (kept in the state; retried "
+              f"next run); last error: {run.state['webhook']['last_error']}", flush=True)
+    print(f"[monitor] {summary['total']['statement']}", flush=True)
+    return summary
