@@ -688,8 +688,6 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
             out.append(f"eval.models[{i}]: 'durable' needs durability.enabled: true")
     if not 0 < cfg.safety_case.risk_threshold < 1:
         out.append(f"safety_case.risk_threshold: must be in (0, 1), got {cfg.safety_case.risk_threshold}")
-    if cfg.safety_case.monitor is not None and not Path(cfg.safety_case.monitor).is_file():
-        out.append(f"safety_case.monitor: {cfg.safety_case.monitor} is not a file (the deployment monitor's YAML)")
     du = cfg.durability
     if du.enabled:
         after = cfg.durable_from()

@@ -116,6 +116,9 @@ def monitor_plan(cfg: ExperimentConfig, model: str) -> tuple[list[str], list[str
     from deliberate.eval.monitor import load_monitor_config
 
     path = Path(sc.monitor)
+    if not path.is_file():  # checked here, not at validate: launchers may run the other stages from elsewhere
+        raise SafetyCaseError(f"safety_case.monitor: {path} is not a file (the deployment monitor's YAML; relative "
+                              f"paths are read from the current folder, {Path.cwd()})")
     mc = load_monitor_config(path)
     lines = [f"Monitor configuration: `{path}` (sha256 `{sha256_file(path)}`), run out of band with "
              f"`deliberate monitor {path}` over production transcripts of model `{mc.model}`: the awareness "
