@@ -149,7 +149,8 @@ def cmd_monitor(args) -> int:
     user errors are caught here rather than through deliberate.errors (which imports every stage)."""
     from deliberate.config import ConfigError
     from deliberate.envs.core import EnvError
-    from deliberate.eval.monitor import MonitorError, load_monitor_config, main
+    from deliberate.eval.monitor import main
+    from deliberate.eval.monitor_config import MonitorError, load_monitor_config
 
     try:
         main(load_monitor_config(args.config, args.overrides), state_dir=args.state_dir, inputs=args.input,

@@ -113,7 +113,7 @@ def monitor_plan(cfg: ExperimentConfig, model: str) -> tuple[list[str], list[str
         return (["No deployment monitor is configured (safety_case.monitor is null)."],
                 ["no post-deployment monitoring plan: configure `deliberate monitor` and name its YAML in "
                  "safety_case.monitor (MANAGE 4.1)"])
-    from deliberate.eval.monitor import load_monitor_config
+    from deliberate.eval.monitor_config import load_monitor_config
 
     path = Path(sc.monitor)
     if not path.is_file():  # checked here, not at validate: launchers may run the other stages from elsewhere

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 from deliberate.eval import monitor as M
+from deliberate.eval import monitor_config as MC
+from deliberate.eval import monitor_summary as MS
 from deliberate.eval import tripwires as T
 
 from deliberate.cli import main as cli
@@ -104,7 +106,7 @@ def make_config(tmp_path: Path, tripwires=ACTION_RULES, name: str = "monitor.yam
 
 
 def run(cfg_path: Path, inputs, state_dir=None, overrides=()) -> dict:
-    cfg = M.load_monitor_config(cfg_path, list(overrides))
+    cfg = MC.load_monitor_config(cfg_path, list(overrides))
     return M.main(cfg, state_dir=state_dir, inputs=[str(p) for p in inputs])
 
 
@@ -352,7 +354,7 @@ def test_webhook_delivers_each_alert_with_env_headers(tmp_path, monkeypatch):
     assert summary["webhook"]["delivered"] == 5 and summary["undelivered"] == 0
     assert "s3cret" not in (tmp_path / "state" / "state.json").read_text() + (tmp_path / "monitor.yaml").read_text()
     monkeypatch.delenv("MON_HOOK_TOKEN")
-    with pytest.raises(M.MonitorError, match="MON_HOOK_TOKEN"):
+    with pytest.raises(MC.MonitorError, match="MON_HOOK_TOKEN"):
         run(cfg, [corpus])
 
 
@@ -448,13 +450,13 @@ def test_state_guards(tmp_path):
     write_lines(corpus, violations(6))
     cfg = make_config(tmp_path)
     run(cfg, [corpus])
-    with pytest.raises(M.MonitorError, match="other tripwires"):  # counts would mix two rule sets
+    with pytest.raises(MC.MonitorError, match="other tripwires"):  # counts would mix two rule sets
         run(make_config(tmp_path, ACTION_RULES[:2], name="other.yaml"), [corpus])
     write_lines(corpus, violations(3, prefix="replaced"))  # shorter than the committed offset
-    with pytest.raises(M.MonitorError, match="changed since"):
+    with pytest.raises(MC.MonitorError, match="changed since"):
         run(cfg, [corpus])
     write_lines(corpus, violations(12, prefix="rotated"))  # longer, but other first bytes
-    with pytest.raises(M.MonitorError, match="changed since"):
+    with pytest.raises(MC.MonitorError, match="changed since"):
         run(cfg, [corpus])
 
 
@@ -613,7 +615,7 @@ def test_summary_against_a_baseline_says_whether_deployment_drifts(tmp_path):
     assert s["statement"].startswith("No drift detected") and not any(r["drift"] for r in s["comparison"])
     lo, hi = s["detectors"]["grader"]["lo"], s["detectors"]["grader"]["hi"]
     assert lo < 1 / 20 < hi and s["detectors"]["grader"]["rate"] == pytest.approx(1 / 20)
-    with pytest.raises(M.MonitorError, match="no model 'rl'"):
+    with pytest.raises(MC.MonitorError, match="no model 'rl'"):
         run(cfg, [tmp_path / "steady.jsonl"], state_dir=tmp_path / "s3", overrides=["baseline.model=rl"])
 
 
@@ -622,19 +624,19 @@ def test_compare_awareness_and_intent_with_a_report():
     counts = M.new_counts()
     counts["detectors"]["awareness"] = {"n": 100, "k": 30, "errors": 0}
     counts["detectors"]["intent"] = {"n": 100, "k": 4, "errors": 0}
-    rows, statement = M.compare(counts, base, 0.05)
+    rows, statement = MS.compare(counts, base, 0.05)
     assert [r["what"].split()[0] for r in rows] == ["awareness", "intent"]
     assert rows[0]["drift"] and not rows[1]["drift"] and "awareness" in statement and "Bonferroni" in statement
-    assert M.compare(counts, None, 0.05)[1].startswith("No baseline configured")
+    assert MS.compare(counts, None, 0.05)[1].startswith("No baseline configured")
 
 
 def test_load_baseline_reads_a_run_folder(tmp_path):
     _baseline_files(tmp_path)
-    b = M.load_baseline(M.BaselineConfig(path=str(tmp_path)), "sft")
+    b = MS.load_baseline(MC.BaselineConfig(path=str(tmp_path)), "sft")
     assert b["awareness"] == (2, 100) and b["intent"] == (3, 100)
     assert b["covert"]["log_falsification"]["deploy"] == (1, 40) and len(b["sources"]) == 2
-    with pytest.raises(M.MonitorError, match="no analysis.json or results.json"):
-        M.load_baseline(M.BaselineConfig(path=str(tmp_path / "nothing")), "sft")
+    with pytest.raises(MC.MonitorError, match="no analysis.json or results.json"):
+        MS.load_baseline(MC.BaselineConfig(path=str(tmp_path / "nothing")), "sft")
 
 
 # ------------------------------------------------------------------------------ config
@@ -652,7 +654,7 @@ def test_config_errors_are_reported_together(tmp_path, capsys):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(ConfigError) as err:
-        M.load_monitor_config(path)
+        MC.load_monitor_config(path)
     text = str(err.value)
     assert "monitor.batch_size: expected int" in text
     assert "monitor.windoww: unknown key (did you mean 'window'?)" in text
@@ -661,7 +663,7 @@ def test_config_errors_are_reported_together(tmp_path, capsys):
     good["monitor"].pop("windoww"), good["monitor"].pop("batch_size"), good["monitor"]["tripwires"].pop()
     path.write_text(yaml.safe_dump(good))
     with pytest.raises(ConfigError) as err:
-        M.load_monitor_config(path)
+        MC.load_monitor_config(path)
     problems = "\n".join(err.value.problems)
     for want in ("tripwires[0].pattern: required for detector 'text'", "tripwires[1].name: 't' is used twice",
                  "tripwires[1].threshold: not used by detector 'tool'", "tripwires[1].args: not a valid regex",
@@ -674,7 +676,7 @@ def test_config_errors_are_reported_together(tmp_path, capsys):
 
 
 def test_cli_runs_the_monitor_and_the_example_config_validates(tmp_path, capsys, monkeypatch):
-    M.load_monitor_config(ROOT / "configs/monitor/example.yaml")
+    MC.load_monitor_config(ROOT / "configs/monitor/example.yaml")
     corpus = tmp_path / "p.jsonl"
     write_lines(corpus, violations(4))
     cfg = make_config(tmp_path)
