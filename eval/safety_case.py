@@ -124,11 +124,11 @@ def monitor_plan(cfg: ExperimentConfig, model: str) -> tuple[list[str], list[str
              f"`deliberate monitor {path}` over production transcripts of model `{mc.model}`: the awareness "
              f"classifier ({mc.awareness.kind}), the reasoning monitor ({mc.intent.kind}), the action graders on "
              "planted scenarios and the rules below.", "",
-             "| tripwire | detector | threshold | applies to | severity |", "|---|---|---|---|---|"]
+             "| tripwire | detector | fires when | applies to | severity |", "|---|---|---|---|---|"]
     for t in mc.tripwires:
         scope = ", ".join([*(f"family {f}" for f in t.families), *(f"tool {x}" for x in t.tools)])
-        lines.append(f"| {t.name} | {t.detector} | {'classifier flag' if t.threshold is None else t.threshold} "
-                     f"| {scope or 'all'} | {t.severity} |")
+        lines.append(f"| {t.name} | {t.detector} | {_fires_when(t).replace('|', chr(92) + '|')} | {scope or 'all'} "
+                     f"| {t.severity} |")
     gaps = []
     if not mc.tripwires:
         gaps.append("the monitor configuration has no tripwires")
@@ -149,6 +149,16 @@ def monitor_plan(cfg: ExperimentConfig, model: str) -> tuple[list[str], list[str
         gaps.append("the monitor has no pre-deployment baseline (monitor.baseline): drift from the tested behaviour "
                     "is not measured")
     return lines, gaps
+
+
+def _fires_when(t) -> str:
+    if t.detector in ("awareness", "intent"):
+        return "the classifier flags the reasoning" if t.threshold is None else f"score >= {t.threshold:g}"
+    if t.detector == "grader":
+        return "the family grader finds a covert action"
+    if t.detector == "tool":
+        return "a call to the tool" + (f" with arguments matching `{t.args}`" if t.args else "")
+    return f"the final message matches `{t.pattern}`"
 
 
 def _host(url: str) -> str:

@@ -159,7 +159,8 @@ def test_safety_case_per_model_traces_numbers_and_rejects_a_stale_report(run_dir
         assert digest in text  # the numbers' source, by hash
         assert "Deployment context: **not stated**" in text
         # the monitoring plan is the configured tripwires; what the monitor lacks is a gap
-        assert "| oversight-disabled | tool |" in text and "| eval-awareness | awareness | classifier flag |" in text
+        assert "| oversight-disabled | tool | a call to the tool with arguments matching `" in text
+        assert "| eval-awareness | awareness | the classifier flags the reasoning |" in text
         assert "no pre-deployment baseline" in text
         assert ("the monitor watches model 'sft', not" in text) == (model != "sft")
         for fam in TEST_FAMILIES:
