@@ -397,6 +397,50 @@ def _tune_malloc() -> None:
     libc.mallopt(m_arena_max, 2)
 
 
+def release_file_pages() -> None:
+    """Linux: ask the kernel to page out this process's file-backed mappings (shared-library code,
+    the memory-mapped encoder weights). They stay in the page cache and fault back in when used, so
+    only what the monitor really runs stays resident: torch's import and calibration code does
+    not. With a hot page cache (a fresh install) these pages alone were 260 MB of the resident set;
+    released while the classifiers load and whenever a batch leaves the process above
+    RELEASE_ABOVE_MB, the 1 GB bench peaks near 300 MB instead of ~500 MB (docs/monitor.md). No-op
+    where madvise(MADV_PAGEOUT) is missing."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # not glibc
+        return
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    madv_pageout = 21  # Linux >= 5.4
+    try:
+        maps = open("/proc/self/maps").read().splitlines()
+    except OSError:
+        return
+    for line in maps:
+        parts = line.split()
+        if len(parts) >= 6 and parts[5].startswith("/"):
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            libc.madvise(start, end - start, madv_pageout)  # EINVAL on old kernels: nothing happens
+
+
+RELEASE_ABOVE_MB = 320  # between batches, page out file-backed mappings only once resident memory exceeds this
+
+
+def resident_mb() -> float:
+    try:
+        return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def release_when_large() -> None:
+    """:func:`release_file_pages` once resident memory passes :data:`RELEASE_ABOVE_MB` (each release
+    makes the next batches fault their code back in: doing it every batch tripled the run time)."""
+    if resident_mb() > RELEASE_ABOVE_MB:
+        release_file_pages()
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory: VmHWM (Linux). Not ru_maxrss, which after fork + exec
     also holds the parent's peak (a monitor started from a big process would report the parent's)."""
@@ -413,8 +457,9 @@ def peak_rss_mb() -> float:
 class Run:
     """One monitor run over its inputs: the batch loop, window accounting and commits."""
 
-    def __init__(self, cfg: MonitorConfig, state_dir: Path, baseline: dict | None):
+    def __init__(self, cfg: MonitorConfig, state_dir: Path, baseline: dict | None, release=None):
         self.cfg, self.state_dir, self.baseline = cfg, state_dir, baseline
+        self.release = release or (lambda: None)
         self.state_path = state_dir / "state.json"
         self.state = load_state(self.state_path, cfg)
         self.log = AlertLog(Path(cfg.alert_log) if cfg.alert_log else state_dir / "alerts.jsonl",
@@ -423,7 +468,7 @@ class Run:
         if self.hook:  # alerts logged after the last commit were not delivered (delivery follows the commit)
             self.state["outbox"] += [o for o in self.log.tail_alerts
                                      if o not in self.state["outbox"] and self.hook.wants(self.log.read(o))]
-        self.tripwires = Tripwires(cfg)
+        self.tripwires = Tripwires(cfg, release=self.release)
         self.keys = set(self.state["window"]["keys"])
 
     def commit(self) -> None:
@@ -522,6 +567,8 @@ class Run:
         if self.hook and self.state["outbox"]:
             flush_outbox(self.state, self.log, self.hook)
             self.commit()
+        if batch:
+            self.release()
 
     def read(self, path: Path) -> int:
         """Stream one input from its committed offset; returns the transcripts read."""
@@ -576,8 +623,9 @@ def _lock(state_dir: Path):
 def main(cfg: MonitorConfig, state_dir: str | Path | None = None, inputs: list[str] | None = None, *,
          tune_malloc: bool = False) -> dict:
     """Read every input from where the state left it, fire tripwires, write the summary.
-    ``tune_malloc``: set glibc's allocator for a long-running monitor (the CLI does; it changes the
-    whole process, so callers inside another program leave it off)."""
+    ``tune_malloc``: set glibc's allocator and page out file-backed mappings between batches
+    (:func:`release_file_pages`), for a long-running monitor (the CLI does; both act on the whole
+    process, so callers inside another program leave it off)."""
     if tune_malloc:
         _tune_malloc()
     from deliberate.envs.declarative import load_family_path
@@ -592,7 +640,7 @@ def main(cfg: MonitorConfig, state_dir: str | Path | None = None, inputs: list[s
     baseline = load_baseline(cfg.baseline, cfg.model) if cfg.baseline else None
     lock = _lock(state_dir)
     try:
-        run = Run(cfg, state_dir, baseline)
+        run = Run(cfg, state_dir, baseline, release=release_when_large if tune_malloc else None)
         try:
             started, read, nbytes = time.time(), 0, 0
             for path in paths:

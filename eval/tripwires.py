@@ -441,11 +441,12 @@ def grade_replay(scenario: dict, obs: Observed) -> dict:
 class Tripwires:
     """The configured rules and the detectors they need (eval.monitor.MonitorConfig)."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, release=None):
         self.cfg = cfg
         self.rules = [Rule.from_config(t) for t in cfg.tripwires]
         self.needs = {r.detector for r in self.rules}
         self._classifiers: dict[str, Any] = {}
+        self.release = release or (lambda: None)  # drops pages the process no longer needs (eval.monitor)
 
     def classifier(self, which: str):
         """The awareness or intent classifier, built on first use."""
@@ -456,12 +457,15 @@ class Tripwires:
             c = getattr(self.cfg, which)
             if c.kind == "offline":
                 off = self.cfg.offline
-                if off.threads > 0:
-                    import torch
+                import torch
 
+                if off.threads > 0:
                     torch.set_num_threads(off.threads)
+                self.release()  # torch's import-time pages, before the encoder and its calibration add theirs
                 folder = offline_folder(off.encoder, off.max_batch_tokens)
+                self.release()
                 self._classifiers[which] = make("offline", folder=folder)
+                self.release()
             else:
                 from deliberate.backends import make_backend
 
