@@ -559,15 +559,19 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+def read_yaml(path: str | Path):
+    """A config file's YAML (``{}`` when empty); a missing file or bad YAML is a ConfigError."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError([f"{path}: no such file"])
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        return yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
-    return config_from_dict(raw, overrides or [], source=str(path))
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    return config_from_dict(read_yaml(path), overrides or [], source=str(path))
 
 
 def config_from_dict(raw: dict, overrides: list[str] | None = None, source: str = "") -> ExperimentConfig:

@@ -9,7 +9,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-import yaml
 
 from deliberate.config import (
     ConfigError,
@@ -18,6 +17,7 @@ from deliberate.config import (
     ModelConfig,
     build_dataclass,
     config_hash,
+    read_yaml,
 )
 from deliberate.eval.tripwires import SCORED
 
@@ -144,13 +144,7 @@ class MonitorFile:
 def load_monitor_config(path: str | Path, overrides: list[str] | None = None) -> MonitorConfig:
     """A monitor YAML (top-level ``monitor:``), checked like experiment configs: every problem at
     once, each with its YAML path. Overrides are relative to ``monitor`` (``window.transcripts=50``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError([f"{path}: no such file"])
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or "monitor" not in raw:
         raise ConfigError([f"{path}: a monitor config has a top-level 'monitor:' section"])
     overrides = [o if o.startswith("monitor.") else f"monitor.{o}" for o in overrides or []]
