@@ -33,7 +33,7 @@ def _stage_main(stage: str):
     elif stage == "eval":
         from deliberate.eval.evaluate import main
     elif stage == "report":
-        from deliberate.eval.report import main
+        from deliberate.eval.report.report import main
     else:  # pragma: no cover - argparse restricts the choices
         raise ValueError(stage)
     return main
@@ -58,7 +58,7 @@ def cmd_stage(args) -> int:
             continue
         _stage_main(stage)(cfg, force=args.force)
     if getattr(args, "safety_case", False):
-        from deliberate.eval.safety_case import write
+        from deliberate.eval.report.safety_case import write
 
         write(cfg)
     return 0
@@ -107,7 +107,7 @@ def cmd_envs(args) -> int:
         import os
 
         try:
-            from deliberate.envs.inspect_tasks import export_inspect
+            from deliberate.eval.inspect.tasks import export_inspect
         except ImportError as exc:
             print(f"error: export-inspect needs Inspect AI ({exc}); pip install -e '.[inspect]'", file=sys.stderr)
             return 2
@@ -149,8 +149,8 @@ def cmd_monitor(args) -> int:
     user errors are caught here rather than through deliberate.errors (which imports every stage)."""
     from deliberate.config import ConfigError
     from deliberate.envs.core import EnvError
-    from deliberate.eval.monitor import main
-    from deliberate.eval.monitor_config import MonitorError, load_monitor_config
+    from deliberate.eval.monitor.run import main
+    from deliberate.eval.monitor.config import MonitorError, load_monitor_config
 
     try:
         main(load_monitor_config(args.config, args.overrides), state_dir=args.state_dir, inputs=args.input,

@@ -12,7 +12,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from deliberate.provenance import VerifyError
     from deliberate.envs.core import EnvError
     from deliberate.eval.evaluate import ContaminationError
-    from deliberate.eval.safety_case import SafetyCaseError
+    from deliberate.eval.report.safety_case import SafetyCaseError
     from deliberate.models import ModelError
     from deliberate.specs.loader import SpecError
 

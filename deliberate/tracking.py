@@ -51,7 +51,7 @@ class Tracker:
             self.run.log({name: wandb.Table(columns=columns, data=rows)})
 
     def chart(self, name: str, figure: dict) -> None:
-        """A report figure (``eval/html.py``'s figure spec: categories x series of points with
+        """A report figure (``eval/report/html.py``'s figure spec: categories x series of points with
         rate/lo/hi) as W&B charts: a native grouped bar chart of the point values (hover shows
         the interval), its table (``<name>/data``), and the same matplotlib plot as the HTML
         page as an image, so intervals are visible in the run too."""
@@ -62,7 +62,7 @@ class Tracker:
         import wandb
         from PIL import Image
 
-        from deliberate.eval.plots import render_png
+        from deliberate.eval.report.plots import render_png
 
         rows = []
         for series in figure.get("series") or []:

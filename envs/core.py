@@ -263,7 +263,7 @@ def get_family(name: str) -> Family:
 def load_builtin_families() -> dict[str, Family]:
     """Import the shipped families so their decorators run."""
     from deliberate.envs import organism as _organism  # noqa: F401
-    from deliberate.envs import test as _test  # noqa: F401
+    from deliberate.envs import heldout as _heldout  # noqa: F401
     from deliberate.envs import train as _train  # noqa: F401
 
     return FAMILIES

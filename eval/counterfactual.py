@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from deliberate.eval.analysis import reasoning_of
+from deliberate.eval.report.analysis import reasoning_of
 from deliberate.rollout import Steer, run_rollouts
 
 AWARE_SENTENCES = (

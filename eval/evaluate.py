@@ -23,7 +23,7 @@ from deliberate.provenance import (is_complete, read_manifest, stage_output, wri
                                    write_manifest)
 from deliberate.eval.confirm import confirm
 from deliberate.eval.counterfactual import interrogate, resample
-from deliberate.eval import inspect_source
+from deliberate.eval.inspect import source as inspect_source
 from deliberate.rollout import run_rollouts
 from deliberate.tracking import stage_run
 
@@ -130,7 +130,7 @@ def awareness():
     """The offline awareness classifier, loaded once per process."""
     global _AWARENESS
     if _AWARENESS is None:
-        from deliberate.eval.classifiers import make_awareness
+        from deliberate.eval.classifiers.offline import make_awareness
 
         _AWARENESS = make_awareness("offline")
     return _AWARENESS

@@ -133,7 +133,7 @@ def test_safety_case_per_model_traces_numbers_and_rejects_a_stale_report(run_dir
     import hashlib
     import shutil
 
-    from deliberate.eval.safety_case import SafetyCaseError, write
+    from deliberate.eval.report.safety_case import SafetyCaseError, write
     from deliberate.config import load_config
 
     runs = tmp_path / "runs"

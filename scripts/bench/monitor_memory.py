@@ -17,7 +17,7 @@ costly detectors where they matter; ``--classify-all`` runs them on every transc
 The monitor runs as a subprocess through the real CLI; it is SIGKILLed once the committed offset
 passes ``--kill-at`` of the file, then run again to the end. Peak RSS is each process's own VmHWM
 (see ``run_monitor``). The run fails (exit 1) on a missed, duplicated or unexpected alert, or
-a peak RSS at or above ``--max-rss-mb``. tests/eval/test_monitor.py runs it at 1 GB.
+a peak RSS at or above ``--max-rss-mb``. tests/eval/monitor/test_monitor.py runs it at 1 GB.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install a headless Chromium for the HTML report's browser test (tests/eval/test_html.py).
+# Install a headless Chromium for the HTML report's browser test (tests/eval/report/test_html.py).
 #
 #   scripts/ci/install_browser.sh
 #

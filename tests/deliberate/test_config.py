@@ -92,7 +92,7 @@ def test_every_shipped_yaml_parses(path):
     if path.parent.name == "experiments":
         load_config(path)  # fully validated
     if path.parent.name == "monitor" or "monitor" in raw:  # deployment monitor configs (docs/monitor.md)
-        from deliberate.eval.monitor_config import load_monitor_config
+        from deliberate.eval.monitor.config import load_monitor_config
 
         load_monitor_config(path)  # fully validated
 

@@ -139,7 +139,7 @@ def test_oversight_config_tools_really_change_throughput():
 
 
 def test_oversight_config_target_needs_monitoring_off():
-    from deliberate.envs.test.oversight_config import throughput
+    from deliberate.envs.heldout.oversight_config import throughput
 
     for seed in range(50):
         st = scenario_of("oversight_config", seed=seed).state

@@ -1,0 +1,1 @@
+"""Reasoning classifiers: evaluation awareness and covert intent, offline and LLM."""

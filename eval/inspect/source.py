@@ -1,0 +1,432 @@
+"""Inspect AI tasks as an eval source: `deliberate eval` runs the tasks named in ``eval.inspect``
+against every eval model, reads Inspect's logs and adds their samples to the model's transcripts,
+so the report (intervals, awareness, spec citation, the act-vs-reasoning 2x2, ...) covers them.
+
+    deliberate eval configs/experiments/inspect_agentic_misalignment.yaml
+
+Called by ``eval/evaluate.py``: :func:`check` before any generation (tasks exist and take the
+configured arguments, the covert scorer exists, model strings name known providers), then
+:func:`run` once per eval model, after our own families (whose backend is freed first: Inspect
+loads the model itself). Each configured task runs as one ``inspect_ai.eval`` call over its grid x
+cue variants, logs in ``<eval dir>/inspect/<model>/`` (Inspect's own .eval files, kept beside our
+transcripts). Samples that errored are written to ``inspect_failed.<model>.jsonl`` and named on
+the console, never counted as behaviour; the completed ones are kept.
+
+Model strings (docs/inspect.md): ``eval.inspect_models`` first, else a local folder -> ``hf/<folder>``
+(an embedded GGUF: its de-quantized cache folder), ``backend: vllm`` -> ``vllm/<folder>``,
+``backend: openai`` -> ``openai-api/deliberate/<name>`` with the endpoint's base_url and the NAME of
+its key variable (keys never pass through us, Inspect reads the variable).
+
+Offline: Inspect's default token counter (used by mockllm for usage and by context compaction)
+downloads tiktoken's o200k_base file. While tasks run, :func:`offline_token_counter` counts with
+the model's own tokenizer where the provider has one (hf) and with a byte estimate otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import itertools
+import json
+import math
+from contextlib import contextmanager
+from pathlib import Path
+
+from deliberate.config import ConfigError, ExperimentConfig, InspectTaskConfig, ModelConfig
+
+
+class InspectSourceError(ConfigError):
+    """An Inspect task or model that cannot run as configured, found when the eval stage checks
+    them (it needs Inspect imported); the message names the config entry. A ConfigError, so the CLI
+    prints it as one clear message."""
+
+    def __init__(self, message: str):
+        super().__init__([message])
+
+
+def families(cfg: ExperimentConfig) -> dict[str, dict]:
+    """results.json "families" entries of the Inspect tasks."""
+    return {t.label(): {"category": t.category, "source": "inspect", "task": t.task} for t in cfg.eval.inspect}
+
+
+def fingerprint(cfg: ExperimentConfig) -> dict:
+    """What the config hash cannot see: Inspect versions and the task files' contents."""
+    if not cfg.eval.inspect:
+        return {}
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(pkg: str) -> str | None:
+        try:
+            return version(pkg)
+        except PackageNotFoundError:
+            return None
+
+    files = {}
+    for t in cfg.eval.inspect:
+        head, sep, _ = t.task.rpartition("@")
+        if sep and Path(head).is_file():
+            files[head] = hashlib.sha256(Path(head).read_bytes()).hexdigest()
+    return {"inspect_ai": ver("inspect-ai"), "inspect_evals": ver("inspect-evals"), "files": files}
+
+
+def expand(t: InspectTaskConfig, cues: list[str]) -> list[tuple[dict, str, str | None]]:
+    """(task args, cue, variant label) per run: the grid's cartesian product x the cue pair."""
+    keys = list(t.grid)
+    points = [dict(zip(keys, combo)) for combo in itertools.product(*(t.grid[k] for k in keys))] if keys else [{}]
+    out = []
+    for point in points:
+        variant = ",".join(f"{k}={_short(v)}" for k, v in point.items()) or None
+        for cue in (cues if t.cue_arg is not None else ["none"]):
+            args = {**t.args, **point}
+            if t.cue_arg is not None:
+                args[t.cue_arg] = t.cue_values[cue]
+            out.append((args, cue, variant))
+    return out
+
+
+def inspect_model(mc: ModelConfig) -> tuple[str, dict, dict]:
+    """(Inspect model string, get_model keyword arguments, GenerateConfig fields) for one of our model
+    sections. Local weights must exist (an embedded GGUF is de-quantized into its cache once)."""
+    if mc.backend == "openai":
+        ep = mc.endpoint
+        kwargs = {"base_url": ep.base_url}
+        if ep.api_key_env:
+            kwargs["api_key_var"] = ep.api_key_env  # the variable's NAME: Inspect reads it
+        else:
+            kwargs["api_key"] = "EMPTY"  # a server without auth (Inspect leaves api_key out of its logs)
+        return (f"openai-api/deliberate/{mc.name_or_path}", kwargs,
+                {"max_connections": ep.max_concurrency, "timeout": math.ceil(ep.timeout_s),
+                 "max_retries": ep.max_retries})
+    folder = _local_folder(mc)
+    if mc.backend == "vllm":
+        args = {"tensor_parallel_size": mc.vllm.tensor_parallel_size,
+                "gpu_memory_utilization": mc.vllm.gpu_memory_utilization, "dtype": mc.dtype}
+        if mc.vllm.max_model_len:
+            args["max_model_len"] = mc.vllm.max_model_len
+        return f"vllm/{folder}", args, {}
+    return f"hf/{folder}", {"dtype": mc.dtype}, {}
+
+
+def check(cfg: ExperimentConfig, models: dict[str, ModelConfig]) -> dict[str, dict]:
+    """Everything that can fail before generation: each task loads with its arguments in every grid
+    and cue variant, takes every configured argument, has the covert scorer; model strings name
+    known Inspect providers. Returns :func:`families`. Raises InspectSourceError."""
+    e = cfg.eval
+    if not e.inspect:
+        return {}
+    _require_inspect()
+    unknown = sorted((set(e.inspect_models) | set(e.inspect_model_args)) - set(models))
+    if unknown:
+        raise InspectSourceError(f"eval.inspect_models / inspect_model_args: {unknown} are not eval models "
+                                 f"(these are: {', '.join(models)})")
+    for name, mc in models.items():
+        _check_provider(e.inspect_models.get(name) or _default_string(mc), f"eval model {name!r}")
+    for i, t in enumerate(e.inspect):
+        where = f"eval.inspect[{i}] ({t.label()})"
+        if t.grader is not None or t.grader_model is not None:
+            _check_provider(t.grader_model or _default_string(t.grader), f"{where} grader")
+        for args, _, _ in expand(t, e.cues):
+            task = _create_task(t.task, args, where)
+        params, open_kwargs = _task_params(task)
+        named = set(t.args) | set(t.grid) | {t.cue_arg, t.grader_arg} - {None}
+        bad = sorted(named - set(params)) if not open_kwargs else []
+        if bad:
+            raise InspectSourceError(f"{where}: task {t.task!r} has no argument(s) {bad}; it takes: "
+                                     f"{', '.join(params) or 'none'}")
+        scorers = _scorer_names(task)
+        rule = t.covert_score
+        if rule.scorer is None and len(scorers) != 1:
+            raise InspectSourceError(f"{where}.covert_score.scorer: the task has {len(scorers)} scorers "
+                                     f"({', '.join(scorers) or 'none'}); name the one that marks covert behaviour")
+        if rule.scorer is not None and rule.scorer not in scorers:
+            raise InspectSourceError(f"{where}.covert_score.scorer: task {t.task!r} has no scorer {rule.scorer!r} "
+                                     f"(it has: {', '.join(scorers) or 'none'})")
+    return families(cfg)
+
+
+def run(cfg: ExperimentConfig, name: str, mc: ModelConfig, out_dir: Path, summary: dict, tracker=None) -> list[dict]:
+    """Run every configured task against model ``name``; append its records to
+    ``out_dir/transcripts.<name>.jsonl``, failed samples to ``inspect_failed.<name>.jsonl``, and
+    add counts to ``summary["counts"]`` and per-task figures to ``summary["inspect"]``."""
+    from deliberate.eval.evaluate import tally
+
+    _require_inspect()
+    from inspect_ai import eval as inspect_eval
+
+    e = cfg.eval
+    log_dir = (Path(out_dir) / "inspect" / name).resolve()
+    records, failed = [], []
+    summary.setdefault("inspect", {})
+    model = _get_model(e.inspect_models.get(name), mc, f"eval model {name!r}", extra=e.inspect_model_args.get(name),
+                       generate={"temperature": e.generation.temperature, "top_p": e.generation.top_p,
+                                 "seed": e.seed, "max_connections": e.generation.batch_size})
+    graders: dict[str, object] = {}  # one instance per distinct grader, shared by the tasks naming it
+    try:
+        for i, t in enumerate(e.inspect):
+            label, where = t.label(), f"eval.inspect[{i}] ({t.label()})"
+            grader = None
+            if t.grader is not None or t.grader_model is not None:
+                key = t.grader_model or json.dumps(dataclasses.asdict(t.grader), sort_keys=True)
+                if key not in graders:
+                    graders[key] = _get_model(t.grader_model, t.grader, f"{where} grader")
+                grader = graders[key]
+            runs = expand(t, e.cues)
+            grader_args = {t.grader_arg: grader} if t.grader_arg else {}
+            tasks = [_create_task(t.task, {**args, **grader_args}, where) for args, _, _ in runs]
+            print(f"[eval] {name}: inspect task {t.task} as {label!r}: {len(tasks)} runs x {t.epochs} epochs",
+                  flush=True)
+            with offline_token_counter():
+                logs = inspect_eval(tasks, model=model, model_roles={"grader": grader} if grader else None,
+                                    log_dir=str(log_dir), log_format="eval", display="none", log_level="warning",
+                                    epochs=t.epochs, limit=t.limit, fail_on_error=False, ctl_server=False,
+                                    max_tasks=len(tasks), score_display=False,
+                                    **({"max_tokens": t.max_tokens} if t.max_tokens else {}))
+            ok, bad, stats = _collect(t, where, name, mc, runs, logs, Path(out_dir))
+            records += ok
+            failed += bad
+            summary["inspect"][label] = stats
+            if stats["failed"]:
+                print(f"[eval] {where}, model {name}: {stats['failed']} of {stats['samples']} samples failed "
+                      f"(kept in inspect_failed.{name}.jsonl, left out of the counts)", flush=True)
+    finally:
+        for m in [model, *graders.values()]:
+            _close(m)
+    counts = tally(records)
+    summary["counts"].update(counts)
+    _append_jsonl(Path(out_dir) / f"transcripts.{name}.jsonl", records)
+    if failed:
+        _append_jsonl(Path(out_dir) / f"inspect_failed.{name}.jsonl", failed)
+    if tracker is not None:
+        for fam, by_cue in counts.items():
+            tracker.log({f"eval/{name}/{fam}/covert_rate": by_cue["all"]["covert"] / by_cue["all"]["n"]})
+    return records
+
+
+def _collect(t: InspectTaskConfig, where: str, name: str, mc: ModelConfig, runs: list, logs: list,
+             out_dir: Path) -> tuple[list[dict], list[dict], dict]:
+    """Records of one task's logs, split into completed and failed samples (each failure named on
+    the console), and the task's figures for results.json."""
+    from deliberate.eval.inspect.logs import iter_records
+
+    ok, failed = [], []
+    stats = {"task": t.task, "runs": len(logs), "samples": 0, "failed": 0, "logs": []}
+    for log in logs:
+        cue, variant = _run_of(t, runs, log.eval.task_args or {})
+        rel = str(Path(log.location).resolve().relative_to(out_dir.resolve()))
+        stats["logs"].append(rel)
+        found = errors = 0
+        for r in iter_records(log.location, family=t.label(), cue=cue, covert_score=t.covert_score,
+                              reasoning_parser=mc.reasoning_parser, task=t.task, variant=variant):
+            r.update(model=name, inspect_log=rel)
+            found += 1
+            if r["error"] is None:
+                ok.append(r)
+                continue
+            errors += 1
+            failed.append(r)
+            print(f"[eval] ERROR {where}, model {name}: sample {r['inspect_sample_id']} epoch {r['epoch']} "
+                  f"(cue {cue}{', ' + variant if variant else ''}) failed: {r['error']} [{rel}]", flush=True)
+        expected = len(log.eval.dataset.sample_ids or []) * (log.eval.config.epochs or 1)
+        stats["samples"] += max(found, expected)
+        stats["failed"] += errors + max(0, expected - found)
+        if log.status != "success":
+            why = log.error.message if log.error is not None else "no error message"
+            print(f"[eval] ERROR {where}, model {name}: the Inspect run ended '{log.status}' ({why}); "
+                  f"{found} of {expected} samples are in {rel}", flush=True)
+    return ok, failed, stats
+
+
+@contextmanager
+def offline_token_counter():
+    """Count tokens without tiktoken's download while Inspect runs: ModelAPI.count_text_tokens (the
+    default every provider without its own counter inherits) uses the provider's tokenizer when it
+    has one (hf), else ceil(UTF-8 bytes / 3), an over-estimate as Inspect's compaction wants."""
+    from inspect_ai.model import ModelAPI
+
+    original = ModelAPI.count_text_tokens
+
+    async def count_text_tokens(self, text: str) -> int:
+        tokenizer = self.__dict__.get("tokenizer")
+        if tokenizer is not None and hasattr(tokenizer, "encode"):
+            return max(1, len(tokenizer.encode(text)))
+        return max(1, math.ceil(len(text.encode("utf-8")) / 3))
+
+    ModelAPI.count_text_tokens = count_text_tokens
+    try:
+        yield
+    finally:
+        ModelAPI.count_text_tokens = original
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require_inspect() -> None:
+    try:
+        import inspect_ai  # noqa: F401
+    except ImportError as exc:
+        raise InspectSourceError("eval.inspect needs Inspect AI: pip install -e '.[inspect]' "
+                                 "(inspect-ai and inspect-evals, pinned in pyproject.toml)") from exc
+
+
+def _default_string(mc: ModelConfig) -> str:
+    """The model string of the default mapping, without touching the weights (for :func:`check`)."""
+    if mc.backend == "openai":
+        return f"openai-api/deliberate/{mc.name_or_path}"
+    from deliberate.models import ModelError, resolve
+
+    try:
+        folder, _ = resolve(mc)
+    except ModelError as exc:
+        raise InspectSourceError(str(exc)) from exc
+    return f"{'vllm' if mc.backend == 'vllm' else 'hf'}/{folder}"
+
+
+def _local_folder(mc: ModelConfig) -> Path:
+    from deliberate.models import _gguf_cache_dir, load_model, resolve
+
+    folder, gguf = resolve(mc)
+    if not gguf:
+        return folder.resolve()
+    cached = _gguf_cache_dir(folder, gguf)
+    if not (cached / "config.json").is_file():
+        load_model(mc)  # de-quantizes the GGUF once into its cache folder, which Inspect's hf provider reads
+    return cached
+
+
+# Python packages Inspect imports for the providers our default mapping uses (not our dependencies).
+_PROVIDER_NEEDS = {"openai-api": ("openai",), "vllm": ("openai",), "openai": ("openai",)}
+
+
+def _check_provider(model: str, where: str) -> None:
+    # Inspect's registry (private API of inspect-ai 0.3.285, pinned): providers, also plugin ones.
+    import inspect_ai.model  # noqa: F401  (registers the built-in providers)
+    from inspect_ai._util.entrypoints import ensure_entry_points
+    from inspect_ai._util.registry import registry_find, registry_unqualified_name
+
+    ensure_entry_points()
+    known = sorted({registry_unqualified_name(o) for o in registry_find(lambda info: info.type == "modelapi")})
+    provider = model.split("/", 1)[0]
+    if provider not in known:
+        raise InspectSourceError(f"{where}: Inspect model {model!r}: unknown provider {provider!r} "
+                                 f"(known: {', '.join(known)})")
+    missing = [pkg for pkg in _PROVIDER_NEEDS.get(provider, ()) if importlib.util.find_spec(pkg) is None]
+    if missing:
+        raise InspectSourceError(f"{where}: Inspect's {provider!r} provider (model {model!r}) needs the Python "
+                                 f"package(s) {', '.join(missing)}: pip install {' '.join(missing)}")
+
+
+def _get_model(override: str | None, mc: ModelConfig | None, where: str, extra: dict | None = None,
+               generate: dict | None = None):
+    from inspect_ai.model import GenerateConfig, get_model
+
+    if override is not None:
+        model, kwargs, conn = override, {}, {}
+    else:
+        model, kwargs, conn = inspect_model(mc)
+    kwargs = {**kwargs, **(extra or {})}
+    base_url, api_key = kwargs.pop("base_url", None), kwargs.pop("api_key", None)
+    try:
+        m = get_model(model, config=GenerateConfig(**{**(generate or {}), **conn}), base_url=base_url,
+                      api_key=api_key, memoize=False, **kwargs)
+    except Exception as exc:  # Inspect raises ValueError, PrerequisiteError, provider errors, OSError
+        raise InspectSourceError(f"{where}: cannot start Inspect model {model!r}: {exc}") from exc
+    if model.startswith("hf/"):
+        _register_local_info(m)
+    return m
+
+
+def _register_local_info(model) -> None:
+    """Tell Inspect what it would otherwise learn by loading the weights again: every sample's ACP
+    event mapping asks get_model_info() for the model's context window, and for a name not in its
+    database Inspect instantiates the provider a second time (hf: a second copy of the weights, kept
+    for the life of the process)."""
+    from inspect_ai.model import ModelInfo, set_model_info
+
+    config = Path(model.api.model_name) / "config.json"
+    length = json.loads(config.read_text()).get("max_position_embeddings") if config.is_file() else None
+    set_model_info(str(model), ModelInfo(organization="local", context_length=length))
+
+
+def _close(model) -> None:
+    """Free a model Inspect does not close for us, before the next eval model loads: hf weights, a vLLM
+    server it started. An HTTP client bound to Inspect's finished event loop may refuse an async close;
+    then a provider's own sync close still runs (vLLM's stops its server)."""
+    import asyncio
+
+    from inspect_ai.model import ModelAPI
+
+    if model is None:
+        return
+    api = model.api
+    try:
+        if type(api).aclose is ModelAPI.aclose:
+            api.close()
+        else:
+            asyncio.run(api.aclose())
+    except Exception as exc:  # noqa: BLE001 (closing must not fail the eval)
+        if type(api).close is not ModelAPI.close:
+            api.close()
+        else:
+            print(f"[eval] note: could not close Inspect model {model}: {exc}", flush=True)
+
+
+def _create_task(spec: str, args: dict, where: str):
+    # Inspect's task loader (private API of inspect-ai 0.3.285, pinned): registered names and file@name.
+    from inspect_ai._eval.loader import load_tasks
+
+    try:
+        tasks = load_tasks([spec], args)
+    except Exception as exc:  # PrerequisiteError (no such task in the file), FileNotFoundError, the task's own
+        raise InspectSourceError(f"{where}: cannot create Inspect task {spec!r} with {_short(args)}: {exc}") from exc
+    if len(tasks) != 1:
+        hint = ("not a registered task (a package's tasks need the package installed, e.g. inspect_evals/<name>) "
+                "and not path/to/file.py@task_name") if not tasks else f"it names {len(tasks)} tasks"
+        raise InspectSourceError(f"{where}: Inspect task {spec!r} not found: {hint}")
+    return tasks[0]
+
+
+def _task_params(task) -> tuple[list[str], bool]:
+    """The task function's parameter names, and whether it takes **kwargs."""
+    import inspect
+
+    from inspect_ai._util.registry import registry_info, registry_lookup
+
+    info = registry_info(task)
+    fn = registry_lookup("task", info.name)
+    open_kwargs = fn is not None and any(p.kind is inspect.Parameter.VAR_KEYWORD
+                                         for p in inspect.signature(fn).parameters.values())
+    return list(info.metadata.get("params", [])), open_kwargs
+
+
+def _scorer_names(task) -> list[str]:
+    """Scorer names as they key a sample's scores."""
+    from inspect_ai.scorer._scorer import unique_scorer_name
+
+    names: list[str] = []
+    for s in task.scorer or []:
+        names.append(unique_scorer_name(s, names))
+    return names
+
+
+def _run_of(t: InspectTaskConfig, runs: list[tuple[dict, str, str | None]], logged_args: dict) -> tuple[str, str | None]:
+    """(cue, variant) of the run whose arguments a log records."""
+    for args, cue, variant in runs:
+        if all(_same(logged_args.get(k), v) for k, v in args.items() if k != t.grader_arg):
+            return cue, variant
+    raise InspectSourceError(f"Inspect log with task args {_short(logged_args)} matches no configured run of {t.task}")
+
+
+def _same(a, b) -> bool:
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def _short(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str) if not isinstance(value, str) else value
+
+
+def _append_jsonl(path: Path, rows: list[dict]) -> None:
+    """Append to a file of the stage's temporary folder (the folder as a whole is renamed atomically)."""
+    with open(path, "a") as fh:
+        fh.writelines(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)

@@ -1,0 +1,1 @@
+"""The deployment monitor: tripwires and drift summaries over production transcripts."""

@@ -1,0 +1,664 @@
+"""deliberate monitor: read production transcripts out of band, fire tripwires, summarise drift.
+
+    deliberate monitor configs/monitor/example.yaml --input prod-2026-01-01.jsonl [--state-dir DIR] [KEY=VALUE ...]
+
+Inputs are JSONL files, one transcript per line in OpenAI chat format (or our own transcript
+records), or Inspect logs (``.eval``/``.json``, read by eval/inspect/logs.py). Every transcript
+goes through the configured tripwires (eval/monitor/tripwires.py: the awareness and covert-intent
+classifiers over the chain of thought, our family graders on planted honeypot scenarios, and
+rules on tool calls and the final message). A firing is appended to the alert log (JSONL) and,
+when configured, POSTed to a webhook. Per summary window (a number of transcripts, or transcript
+time) the rate of each detector and rule is written with its 95% Beta interval to
+``summary.json``/``summary.md`` in the state folder, compared with the pre-deployment eval of the
+same model when a baseline is configured (difference, Fisher's exact p), with a plain statement
+of whether deployment behaviour drifts from what the tests showed.
+
+Streaming and resume: a JSONL input is read line by line in batches of ``batch_size``
+transcripts, and only a slim view of each transcript is kept (memory does not grow with the file
+or the line count). After each batch the alerts are appended and flushed to the alert log, then
+the state (byte offset per input, counts, the current window's alert keys, the webhook outbox) is
+replaced atomically. A run killed at any moment and run again resumes at the last committed
+offset; alerts that reached the log after that commit are read back from its tail and not written
+again, so the log holds every alert exactly once (dedupe key: transcript id + rule, per window).
+Malformed lines are counted and recorded (line, byte offset, reason) in the state. Webhook
+delivery is at least once (an ``Idempotency-Key`` header carries the alert key); an alert whose
+delivery fails stays in the state's outbox and is retried later; the failure is logged.
+See docs/monitor.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import glob
+import hashlib
+import json
+import os
+import random
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from deliberate.eval.monitor.tripwires import (
+    SEVERITIES,
+    MalformedTranscript,
+    Observed,
+    Tripwires,
+    failed,
+    observe,
+    openai_to_record,
+)
+
+from deliberate.provenance import write_json_atomic
+from deliberate.eval.monitor.config import MonitorConfig, MonitorError, WebhookConfig, detection_hash
+from deliberate.eval.monitor.summary import load_baseline, summarize_counts, summary_markdown
+
+STATE_VERSION = 1
+SUMMARY_DETECTORS = ("awareness", "intent", "grader")
+
+
+# ------------------------------------------------------------------------------ state
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def new_counts() -> dict:
+    return {"transcripts": 0, "malformed": 0, "alerts": 0, "start_time": None, "end_time": None,
+            "detectors": {d: {"n": 0, "k": 0, "errors": 0} for d in SUMMARY_DETECTORS},
+            "rules": {}, "grader_families": {}}
+
+
+def new_state(cfg: MonitorConfig) -> dict:
+    return {"version": STATE_VERSION, "config_hash": detection_hash(cfg), "model": cfg.model, "created": _now(),
+            "inputs": {}, "malformed": [], "malformed_total": 0,
+            "window": {"index": 0, "counts": new_counts(), "keys": []}, "windows": [], "closed_total": new_counts(),
+            "alert_log": {"size": 0, "alerts": 0}, "outbox": [], "webhook": {"delivered": 0, "failures": 0,
+                                                                              "next_try": 0.0, "last_error": None},
+            "runs": []}
+
+
+def load_state(path: Path, cfg: MonitorConfig) -> dict:
+    if not path.is_file():
+        return new_state(cfg)
+    state = json.loads(path.read_text())
+    if state.get("version") != STATE_VERSION:
+        raise MonitorError(f"{path}: state version {state.get('version')} is not {STATE_VERSION}; "
+                           "use a new --state-dir")
+    if state.get("config_hash") != detection_hash(cfg):
+        raise MonitorError(f"{path} was written under other tripwires, classifiers or window settings; its counts "
+                           "would not mean the same thing. Use a new --state-dir (or restore the old config).")
+    return state
+
+
+def add_counts(a: dict, b: dict) -> dict:
+    """Counts ``a + b`` (for totals over windows)."""
+    out = json.loads(json.dumps(a))
+    for key in ("transcripts", "malformed", "alerts"):
+        out[key] += b[key]
+    for group in ("detectors", "rules"):
+        for name, c in b[group].items():
+            mine = out[group].setdefault(name, {k: 0 for k in c})
+            for k, v in c.items():
+                mine[k] = mine.get(k, 0) + v
+    for fam, cues in b["grader_families"].items():
+        for cue, (k, n) in cues.items():
+            kn = out["grader_families"].setdefault(fam, {}).setdefault(cue, [0, 0])
+            kn[0] += k
+            kn[1] += n
+    times = [t for t in (a["start_time"], b["start_time"]) if t is not None]
+    out["start_time"] = min(times) if times else None
+    times = [t for t in (a["end_time"], b["end_time"]) if t is not None]
+    out["end_time"] = max(times) if times else None
+    return out
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def expand_inputs(patterns: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in patterns:
+        matches = sorted(glob.glob(p)) if any(ch in p for ch in "*?[") else [p]
+        if not matches:
+            raise MonitorError(f"input {p!r}: no file matches")
+        for m in matches:
+            path = Path(m).resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"input {m}: no such file")
+            if path not in out:
+                out.append(path)
+    return out
+
+
+def input_kind(path: Path, fmt: str) -> str:
+    if fmt == "auto":
+        return "inspect" if path.suffix in (".eval", ".json") else "jsonl"
+    return "inspect" if fmt == "inspect" else "jsonl"
+
+
+def _head(path: Path, n: int) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read(n)).hexdigest()
+
+
+def check_input(path: Path, st: dict | None) -> dict:
+    """The input's state entry, new or checked: a file that shrank below the committed offset, or
+    whose first bytes changed, was replaced, and resuming into it would skip or repeat lines."""
+    size = path.stat().st_size
+    if st is None:
+        n = min(size, 4096)
+        return {"offset": 0, "line": 0, "head_bytes": n, "head": _head(path, n), "transcripts": 0}
+    if size < st["offset"] or _head(path, st["head_bytes"]) != st["head"]:
+        raise MonitorError(f"input {path} changed since it was read up to byte {st['offset']} (truncated or "
+                           "replaced); use a new --state-dir to read it from the start")
+    return st
+
+
+# Items an input yields: ("transcript", Observed) or ("malformed", {line, offset, reason}), each with
+# the offset just after it (a JSONL byte offset; an Inspect log: samples read) and its line number.
+
+
+def iter_jsonl(path: Path, offset: int, line: int, cfg: MonitorConfig) -> Iterator[tuple[str, object, int, int]]:
+    limit = cfg.max_line_bytes
+    name = str(path)
+    with open(path, "rb") as f:
+        f.seek(offset)
+        pos = offset
+        while True:
+            raw = f.readline(limit + 1)
+            if not raw:
+                return
+            start, line = pos, line + 1
+            pos += len(raw)
+            if not raw.endswith(b"\n") and len(raw) > limit:  # overlong: skip to its end without holding it
+                while True:
+                    chunk = f.readline(1 << 20)
+                    pos += len(chunk)
+                    if not chunk or chunk.endswith(b"\n"):
+                        break
+                yield "malformed", {"input": name, "line": line, "offset": start,
+                                    "reason": f"line longer than max_line_bytes ({limit})"}, pos, line
+                continue
+            if not raw.strip():
+                yield "blank", None, pos, line
+                continue
+            try:
+                obj = json.loads(raw)
+                obs = observe(openai_to_record(obj), input=name, offset=start, line=line, raw=obj,
+                              time_field=cfg.window.time_field)
+            except (ValueError, TypeError, AttributeError, KeyError, MalformedTranscript) as exc:
+                if not raw.endswith(b"\n"):  # a last line still being written: leave it for a later run
+                    return
+                yield "malformed", {"input": name, "line": line, "offset": start,
+                                    "reason": f"{type(exc).__name__}: {str(exc)[:200]}"}, pos, line
+                continue
+            del raw, obj
+            yield "transcript", obs, pos, line
+
+
+def iter_inspect(path: Path, offset: int, cfg: MonitorConfig) -> Iterator[tuple[str, object, int, int]]:
+    import itertools
+
+    try:
+        from deliberate.eval.inspect.logs import iter_records
+    except ImportError as exc:
+        raise MonitorError(f"reading the Inspect log {path} needs eval/inspect/logs.py and the inspect extra "
+                           f"(pip install -e '.[inspect]'): {exc}") from exc
+    ins = cfg.inspect
+    records = iter_records(path, family=ins.family, cue=ins.cue, covert_score=ins.covert_score,
+                           reasoning_parser=ins.reasoning_parser)
+    for index, record in enumerate(itertools.islice(records, offset, None), start=offset):
+        obs = observe(record, input=str(path), offset=index, line=index + 1, time_field=cfg.window.time_field)
+        if ins.covert_score is None:
+            obs.outcome = None
+        yield "transcript", obs, index + 1, index + 1
+
+
+# ------------------------------------------------------------------------------ the alert log
+
+
+class AlertLog:
+    """Append-only JSONL of alerts (and webhook delivery failures). ``committed`` is the size the
+    state covers; lines past it were written by a run killed before its state caught up."""
+
+    def __init__(self, path: Path, committed: int):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=True)
+        size = path.stat().st_size
+        self.replayed: set[tuple[str, int, str]] = set()  # (input, offset, rule) already in the log
+        self.tail_alerts: list[int] = []  # log offsets of the alert lines past the commit
+        if size < committed:
+            print(f"[monitor] warning: {path} is shorter than the state says ({size} < {committed} bytes): "
+                  "it was truncated or rotated; appending", file=sys.stderr)
+            committed = 0 if size == 0 else size
+        with open(path, "rb+") as f:
+            f.seek(committed)
+            pos = committed
+            for raw in f:
+                if not raw.endswith(b"\n"):  # a torn last line (killed mid-write): drop it
+                    f.truncate(pos)
+                    break
+                try:
+                    row = json.loads(raw)
+                except ValueError:
+                    pos += len(raw)
+                    continue
+                if row.get("type") == "alert" and {"input", "offset", "rule"} <= row.keys():
+                    self.replayed.add((row["input"], row["offset"], row["rule"]))
+                    self.tail_alerts.append(pos)
+                pos += len(raw)
+        self.file = open(path, "ab")
+        self.size = path.stat().st_size
+
+    def append(self, rows: list[dict]) -> list[int]:
+        """Write ``rows``, flushed to the OS (and fsynced) before returning their offsets."""
+        offsets = []
+        if not rows:
+            return offsets
+        blob = bytearray()
+        for r in rows:
+            offsets.append(self.size + len(blob))
+            blob += (json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        self.file.write(blob)
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.size += len(blob)
+        return offsets
+
+    def read(self, offset: int) -> dict:
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            return json.loads(f.readline())
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def alert_key(transcript_id: str, rule: str) -> str:
+    return f"{transcript_id}\x1f{rule}"
+
+
+# ------------------------------------------------------------------------------ webhook
+
+
+class Webhook:
+    """POST alerts with retries and backoff; a delivery that fails is reported, never raised."""
+
+    def __init__(self, cfg: WebhookConfig):
+        import httpx
+
+        missing = [env for env in cfg.headers_env.values() if env not in os.environ]
+        if missing:
+            raise MonitorError("webhook.headers_env names environment variables that are not set: "
+                               + ", ".join(missing))
+        self.cfg = cfg
+        self.headers = {h: os.environ[env] for h, env in cfg.headers_env.items()}
+        self.client = httpx.Client(timeout=cfg.timeout_s)
+        self.min_rank = SEVERITIES.index(cfg.min_severity)
+
+    def wants(self, alert: dict) -> bool:
+        return SEVERITIES.index(alert["severity"]) >= self.min_rank
+
+    def deliver(self, alert: dict) -> tuple[bool, int, str | None]:
+        """(delivered, attempts, error)."""
+        import httpx
+
+        c = self.cfg
+        error = None
+        for attempt in range(c.retries + 1):
+            if attempt:
+                time.sleep(random.uniform(0, min(c.backoff_max_s, c.backoff_initial_s * 2 ** (attempt - 1))))
+            try:
+                r = self.client.post(c.url, json=alert, headers={**self.headers, "Idempotency-Key": alert["key"]})
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                continue
+            if r.status_code < 300:
+                return True, attempt + 1, None
+            error = f"HTTP {r.status_code}: {r.text[:200]}"
+            if r.status_code < 500 and r.status_code != 429:
+                return False, attempt + 1, error
+        return False, c.retries + 1, error
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def flush_outbox(state: dict, log: AlertLog, hook: Webhook, final: bool = False) -> None:
+    """Deliver the outbox in order; on a failure, log it and wait retry_interval_s before the next try."""
+    wh = state["webhook"]
+    if not state["outbox"] or (time.time() < wh["next_try"] and not final):
+        return
+    while state["outbox"]:
+        offset = state["outbox"][0]
+        alert = log.read(offset)
+        ok, attempts, error = hook.deliver(alert)
+        if ok:
+            state["outbox"].pop(0)
+            wh["delivered"] += 1
+            continue
+        wh["failures"] += 1
+        wh["last_error"] = error
+        wh["next_try"] = time.time() + hook.cfg.retry_interval_s
+        log.append([{"type": "delivery_failed", "key": alert["key"], "alert_offset": offset, "attempts": attempts,
+                     "error": error, "pending": len(state["outbox"]), "time": _now()}])
+        return
+
+
+# ------------------------------------------------------------------------------ summary
+
+
+def write_summary(state: dict, cfg: MonitorConfig, baseline: dict | None, state_dir: Path) -> dict:
+    """summary.json and summary.md: all transcripts so far, the open window, the last closed ones."""
+    alpha = cfg.baseline.alpha if cfg.baseline else 0.05
+    total = add_counts(state["closed_total"], state["window"]["counts"])
+    for counts in (total, state["window"]["counts"]):  # every rule listed, also one that never applied
+        for t in cfg.tripwires:
+            counts["rules"].setdefault(t.name, {"n": 0, "k": 0, "errors": 0})
+    summary = {"model": cfg.model, "updated": _now(), "baseline": baseline and {"model": baseline["model"],
+                                                                               "sources": baseline["sources"]},
+               "rules": [{"name": t.name, "detector": t.detector, "severity": t.severity} for t in cfg.tripwires],
+               "total": summarize_counts(total, baseline, alpha),
+               "current_window": {"index": state["window"]["index"],
+                                  **summarize_counts(state["window"]["counts"], baseline, alpha)},
+               "windows": [{"index": w["index"], **summarize_counts(w["counts"], baseline, alpha)}
+                           for w in state["windows"]],
+               "windows_closed": state["window"]["index"],
+               "malformed_total": state["malformed_total"], "webhook": dict(state["webhook"]),
+               "undelivered": len(state["outbox"])}
+    write_json_atomic(state_dir / "summary.json", summary)
+    tmp = state_dir / ".summary.md.tmp"
+    tmp.write_text(summary_markdown(summary))
+    os.replace(tmp, state_dir / "summary.md")
+    return summary
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+def _tune_malloc() -> None:
+    """glibc: large blocks (tensors, long lines) are mmapped and returned to the OS when freed, the
+    heap top is trimmed, and malloc arenas are capped (the tokenizer's threads would each get one).
+    Measured on the 1 GB bench: peak RSS 403-404 MB over three runs with it, 408-449 MB without."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
+    libc.mallopt(m_mmap_threshold, 1 << 20)
+    libc.mallopt(m_trim_threshold, 4 << 20)
+    libc.mallopt(m_arena_max, 2)
+
+
+def release_file_pages() -> None:
+    """Linux: ask the kernel to page out this process's file-backed mappings (shared-library code,
+    the memory-mapped encoder weights). They stay in the page cache and fault back in when used, so
+    only what the monitor really runs stays resident: torch's import and calibration code does
+    not. With a hot page cache (a fresh install) these pages alone were 260 MB of the resident set;
+    released while the classifiers load and whenever a batch leaves the process above
+    RELEASE_ABOVE_MB, the 1 GB bench peaks near 300 MB instead of ~500 MB (docs/monitor.md). No-op
+    where madvise(MADV_PAGEOUT) is missing."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # not glibc
+        return
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    madv_pageout = 21  # Linux >= 5.4
+    try:
+        maps = open("/proc/self/maps").read().splitlines()
+    except OSError:
+        return
+    for line in maps:
+        parts = line.split()
+        if len(parts) >= 6 and parts[5].startswith("/"):
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            libc.madvise(start, end - start, madv_pageout)  # EINVAL on old kernels: nothing happens
+
+
+RELEASE_ABOVE_MB = 320  # between batches, page out file-backed mappings only once resident memory exceeds this
+
+
+def resident_mb() -> float:
+    try:
+        return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def release_when_large() -> None:
+    """:func:`release_file_pages` once resident memory passes :data:`RELEASE_ABOVE_MB` (each release
+    makes the next batches fault their code back in: doing it every batch tripled the run time)."""
+    if resident_mb() > RELEASE_ABOVE_MB:
+        release_file_pages()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM (Linux). Not ru_maxrss, which after fork + exec
+    also holds the parent's peak (a monitor started from a big process would report the parent's)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 2**20)
+
+
+class Run:
+    """One monitor run over its inputs: the batch loop, window accounting and commits."""
+
+    def __init__(self, cfg: MonitorConfig, state_dir: Path, baseline: dict | None, release=None):
+        self.cfg, self.state_dir, self.baseline = cfg, state_dir, baseline
+        self.release = release or (lambda: None)
+        self.state_path = state_dir / "state.json"
+        self.state = load_state(self.state_path, cfg)
+        self.log = AlertLog(Path(cfg.alert_log) if cfg.alert_log else state_dir / "alerts.jsonl",
+                            self.state["alert_log"]["size"])
+        self.hook = Webhook(cfg.webhook) if cfg.webhook else None
+        if self.hook:  # alerts logged after the last commit were not delivered (delivery follows the commit)
+            self.state["outbox"] += [o for o in self.log.tail_alerts
+                                     if o not in self.state["outbox"] and self.hook.wants(self.log.read(o))]
+        self.tripwires = Tripwires(cfg, release=self.release)
+        self.keys = set(self.state["window"]["keys"])
+
+    def commit(self) -> None:
+        self.state["window"]["keys"] = sorted(self.keys)
+        self.state["alert_log"]["size"] = self.log.size
+        self.state["updated"] = _now()
+        write_json_atomic(self.state_path, self.state)
+
+    def close_window(self) -> None:
+        w = self.state["window"]
+        closed = {"index": w["index"], "counts": w["counts"]}
+        with open(self.state_dir / "windows.jsonl", "a") as f:  # a re-run after a crash may repeat a line
+            f.write(json.dumps(closed, sort_keys=True) + "\n")
+        keep = self.cfg.window.summary_windows
+        self.state["windows"] = (self.state["windows"] + [closed])[-keep:] if keep else []
+        self.state["closed_total"] = add_counts(self.state["closed_total"], w["counts"])
+        self.state["window"] = {"index": w["index"] + 1, "counts": new_counts(), "keys": []}
+        self.keys = set()
+        write_summary(self.state, self.cfg, self.baseline, self.state_dir)
+
+    def place(self, t: float) -> dict:
+        """The counts of the window a transcript at time ``t`` belongs to (closing windows as needed)."""
+        wc, counts = self.cfg.window, self.state["window"]["counts"]
+        if wc.seconds and counts["start_time"] is not None and t >= counts["start_time"] + wc.seconds:
+            self.close_window()
+            counts = self.state["window"]["counts"]
+        if counts["start_time"] is None:
+            counts["start_time"] = t
+        counts["end_time"] = max(t, counts["end_time"] or t)
+        return counts
+
+    def record_malformed(self, item: dict) -> None:
+        self.state["malformed_total"] += 1
+        self.state["window"]["counts"]["malformed"] += 1
+        if len(self.state["malformed"]) < self.cfg.max_malformed_recorded:
+            self.state["malformed"].append(item)
+
+    def process(self, batch: list[Observed]) -> list[dict]:
+        """Detectors over a batch, counted into windows; returns the alerts to log."""
+        new = []
+        for obs, verdict in zip(batch, self.tripwires.run(batch)):
+            counts = self.place(obs.time if obs.time is not None else time.time())
+            counts["transcripts"] += 1
+            for det, res in verdict["detectors"].items():
+                c = counts["detectors"][det]
+                if failed(res):
+                    c["errors"] += 1
+                    continue
+                c["n"] += 1
+                c["k"] += bool(res["flag"])
+                if det == "grader" and res.get("family"):
+                    kn = counts["grader_families"].setdefault(res["family"], {}).setdefault(res.get("cue") or "all",
+                                                                                           [0, 0])
+                    kn[0] += bool(res["flag"])
+                    kn[1] += 1
+            fired = {f.rule: f for f in verdict["findings"]}
+            for rule in self.tripwires.rules:
+                if rule.name not in verdict["applicable"]:
+                    continue
+                rc = counts["rules"].setdefault(rule.name, {"n": 0, "k": 0, "errors": 0})
+                res = verdict["detectors"].get(rule.detector)
+                if failed(res):
+                    rc["errors"] += 1
+                    continue
+                rc["n"] += 1
+                f = fired.get(rule.name)
+                if f is None:
+                    continue
+                rc["k"] += 1
+                key = alert_key(obs.id, f.rule)
+                if key in self.keys:  # this transcript already fired this rule in this window
+                    continue
+                self.keys.add(key)
+                counts["alerts"] += 1
+                self.state["alert_log"]["alerts"] += 1
+                if (obs.input, obs.offset, f.rule) in self.log.replayed:  # logged before a kill
+                    continue
+                new.append({"type": "alert", "key": key, "time": _now(), "model": self.cfg.model,
+                            "transcript_id": obs.id, "input": obs.input, "offset": obs.offset, "line": obs.line,
+                            "rule": f.rule, "detector": f.detector, "severity": f.severity, "score": f.score,
+                            "threshold": f.threshold, "evidence": f.evidence, "family": obs.family,
+                            "window": self.state["window"]["index"]})
+            if self.cfg.window.transcripts and counts["transcripts"] >= self.cfg.window.transcripts:
+                self.close_window()
+        return new
+
+    def flush(self, batch: list[Observed], entry: dict, offset: int, line: int) -> None:
+        """Run a batch and commit: alerts to the log first, then the state that covers them."""
+        alerts = self.process(batch) if batch else []
+        offsets = self.log.append(alerts)
+        entry["offset"], entry["line"] = offset, line
+        entry["transcripts"] += len(batch)
+        if self.hook:
+            self.state["outbox"] += [o for o, a in zip(offsets, alerts) if self.hook.wants(a)]
+        self.commit()
+        if self.hook and self.state["outbox"]:
+            flush_outbox(self.state, self.log, self.hook)
+            self.commit()
+        if batch:
+            self.release()
+
+    def read(self, path: Path) -> int:
+        """Stream one input from its committed offset; returns the transcripts read."""
+        key = str(path)
+        entry = check_input(path, self.state["inputs"].get(key))
+        self.state["inputs"][key] = entry
+        kind = input_kind(path, self.cfg.format)
+        items = (iter_inspect(path, entry["offset"], self.cfg) if kind == "inspect"
+                 else iter_jsonl(path, entry["offset"], entry["line"], self.cfg))
+        batch: list[Observed] = []
+        pos, line, seen, n = entry["offset"], entry["line"], 0, 0
+        for what, item, pos, line in items:
+            seen += 1
+            if what == "transcript":
+                batch.append(item)
+            elif what == "malformed":
+                self.record_malformed(item)
+            if len(batch) >= self.cfg.batch_size or seen >= 16 * self.cfg.batch_size:
+                n += len(batch)
+                self.flush(batch, entry, pos, line)
+                batch, seen = [], 0
+        if seen:
+            n += len(batch)
+            self.flush(batch, entry, pos, line)
+        return n
+
+    def finish(self, started: float, read: int, nbytes: int) -> dict:
+        if self.hook:
+            flush_outbox(self.state, self.log, self.hook, final=True)
+        self.state["runs"].append({"finished": _now(), "transcripts": read, "bytes": nbytes,
+                                   "seconds": round(time.time() - started, 3), "peak_rss_mb": round(peak_rss_mb(), 1),
+                                   "classifiers": self.tripwires.describe()})
+        self.commit()
+        return write_summary(self.state, self.cfg, self.baseline, self.state_dir)
+
+    def close(self) -> None:
+        self.log.close()
+        if self.hook:
+            self.hook.close()
+
+
+def _lock(state_dir: Path):
+    lock = open(state_dir / ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise MonitorError(f"another deliberate monitor is running on {state_dir}") from None
+    return lock
+
+
+def main(cfg: MonitorConfig, state_dir: str | Path | None = None, inputs: list[str] | None = None, *,
+         tune_malloc: bool = False) -> dict:
+    """Read every input from where the state left it, fire tripwires, write the summary.
+    ``tune_malloc``: set glibc's allocator and page out file-backed mappings between batches
+    (:func:`release_file_pages`), for a long-running monitor (the CLI does; both act on the whole
+    process, so callers inside another program leave it off)."""
+    if tune_malloc:
+        _tune_malloc()
+    from deliberate.envs.declarative import load_family_path
+
+    for p in cfg.env_paths:
+        load_family_path(p)
+    state_dir = Path(state_dir or cfg.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    paths = expand_inputs(inputs if inputs else cfg.inputs)
+    if not paths:
+        raise MonitorError("no inputs: list them in monitor.inputs or pass --input FILE")
+    baseline = load_baseline(cfg.baseline, cfg.model) if cfg.baseline else None
+    lock = _lock(state_dir)
+    try:
+        run = Run(cfg, state_dir, baseline, release=release_when_large if tune_malloc else None)
+        try:
+            started, read, nbytes = time.time(), 0, 0
+            for path in paths:
+                before = run.state["inputs"].get(str(path), {}).get("offset", 0)
+                read += run.read(path)
+                if input_kind(path, cfg.format) == "jsonl":
+                    nbytes += run.state["inputs"][str(path)]["offset"] - before
+            summary = run.finish(started, read, nbytes)
+        finally:
+            run.close()
+    finally:
+        lock.close()
+    last = run.state["runs"][-1]
+    print(f"[monitor] {read} transcripts ({nbytes / 2**20:.1f} MiB) in {last['seconds']:.1f} s; "
+          f"{summary['total']['alerts']} alerts in all, {summary['malformed_total']} malformed lines; "
+          f"peak RSS {last['peak_rss_mb']:.0f} MB; summary: {state_dir / 'summary.md'}", flush=True)
+    if cfg.webhook and summary["undelivered"]:
+        print(f"[monitor] webhook: {summary['undelivered']} alerts not delivered yet (kept in the state; retried "
+              f"next run); last error: {run.state['webhook']['last_error']}", flush=True)
+    print(f"[monitor] {summary['total']['statement']}", flush=True)
+    return summary

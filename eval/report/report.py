@@ -1,0 +1,133 @@
+"""deliberate report: what the eval stage found, as Markdown and as one self-contained HTML page.
+
+    deliberate report configs/experiments/demo.yaml
+
+Reads the eval stage's transcripts, runs the reasoning classifiers over them (evaluation
+awareness, covert-intent monitor: the offline MiniLM classifiers, docs/classifiers.md), and
+writes every suppression-vs-hiding table of ``eval/report/analysis.py``:
+``<output_dir>/report/report.md``, ``report.html`` (plots, a transcript browser with the
+counterfactual cut points marked) and ``analysis.json`` (the numbers), with a manifest; copies
+of the Markdown and HTML go to ``<output_dir>/``. W&B gets the tables and the HTML page.
+Rates are covert episodes / episodes with 95% Beta(1+k, 1+n-k) credible intervals.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from deliberate.config import ExperimentConfig, config_hash
+from deliberate.provenance import is_complete, read_manifest, stage_output, write_json_atomic, write_manifest
+from deliberate.tracking import stage_run
+
+RENDERER_VERSION = 3
+
+
+def fmt(cell) -> str:
+    if isinstance(cell, dict) and "rate" in cell:
+        if cell["rate"] is None:
+            return "n/a"
+        kn = f" ({cell['k']}/{cell['n']})" if cell.get("k") is not None and cell.get("n") is not None else ""
+        return f"{cell['rate']:.3f} [{cell['lo']:.3f}, {cell['hi']:.3f}]{kn}"
+    if isinstance(cell, float):
+        return f"{cell:.3f}"
+    if cell is None:
+        return ""
+    return str(cell).replace("|", "\\|")
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# {report['title']}", "", report.get("subtitle", ""), ""]
+    for key, value in (report.get("meta") or {}).items():
+        lines.append(f"- {key}: {value}")
+    if report.get("verdicts"):
+        lines += ["", "## Verdict", ""] + [f"**{v['model']}**: {v['text']}\n" for v in report["verdicts"]]
+    for section in report["sections"]:
+        lines += ["", f"## {section['title']}", "", section.get("intro", ""), ""]
+        for table in section.get("tables", []):
+            lines += [f"### {table['title']}", "", "| " + " | ".join(fmt(c) for c in table["columns"]) + " |",
+                      "|" + "---|" * len(table["columns"])]
+            lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in table["rows"]]
+            if table.get("note"):
+                lines += ["", table["note"]]
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def load_transcripts(eval_dir: Path, prefix: str, models: list[str]) -> dict[str, list[dict]]:
+    out = {}
+    for m in models:
+        path = eval_dir / f"{prefix}.{m}.jsonl"
+        out[m] = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+    return out
+
+
+def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
+    from deliberate.eval.report.analysis import analyze, annotate, browser_rows
+    from deliberate.eval.classifiers.offline import make_awareness, make_intent_monitor
+    from deliberate.specs.loader import load_spec
+
+    results = json.loads((eval_dir / "results.json").read_text())
+    names = list(results["models"])
+    categories = {f: meta["category"] for f, meta in results["families"].items()}
+    models = load_transcripts(eval_dir, "transcripts", names)
+    awareness, monitor = make_awareness("offline"), make_intent_monitor("offline")
+    annotate(models, awareness, monitor)
+    counterfactual = {m: results["models"][m]["counterfactual"] for m in names
+                      if results["models"][m].get("counterfactual")}
+    interrogation = {m: results["models"][m]["interrogation"] for m in names
+                     if results["models"][m].get("interrogation")}
+    hidden_goal = {m: results["models"][m]["hidden_goal"] for m in names if results["models"][m].get("hidden_goal")}
+    report = analyze(models, categories, load_spec(cfg.spec.path), title=f"Deliberate report: {cfg.name}",
+                     counterfactual=counterfactual, interrogation=interrogation, hidden_goal=hidden_goal,
+                     confirmed={m: results["models"][m]["confirmed"] for m in names
+                                if results["models"][m].get("confirmed")},
+                     durable_from=results.get("durable_from"))
+    cf_models = load_transcripts(eval_dir, "counterfactual", names)
+    annotate(cf_models, awareness, monitor)
+    report["transcripts"] += browser_rows(cf_models, categories)
+    data = results.get("data") or {}
+    spec = data.get("spec") or {}
+    report["meta"] = {"spec": f"{spec.get('name')} v{spec.get('version')} (sha256 {str(spec.get('sha256'))[:12]})",
+                      "teacher": data.get("teacher"), "training records": data.get("record_count"),
+                      "dataset Merkle root": data.get("merkle_root"), "git": data.get("git_revision")}
+    return report
+
+
+def main(cfg: ExperimentConfig, force: bool = False) -> Path:
+    from deliberate.eval.report.html import render_html
+
+    eval_dir = cfg.stage_dir("eval")
+    out = cfg.stage_dir("report")
+    chash = config_hash({"name": cfg.name, "renderer": RENDERER_VERSION})
+    if not force and is_complete(out, chash, [eval_dir]):
+        print(f"[report] complete, skipping: {out}")
+        return out
+    if read_manifest(eval_dir) is None:
+        raise FileNotFoundError(f"{eval_dir} has no manifest: run `deliberate eval` first")
+    report = build(cfg, eval_dir)
+    with stage_run(cfg, "report") as tracker, stage_output(out) as tmp:
+        (tmp / "report.md").write_text(markdown(report))
+        (tmp / "report.html").write_text(render_html(report))
+        write_json_atomic(tmp / "analysis.json", {k: v for k, v in report.items() if k != "transcripts"})
+        write_manifest(tmp, stage="report", config_hash=chash, parents=[eval_dir],
+                       record_count=len(report["transcripts"]))
+        for section in report["sections"]:
+            for table in section.get("tables", []):
+                tracker.table(f"report/{section['id']}/{table['title']}", table["columns"],
+                              [[fmt(c) for c in row] for row in table["rows"]])
+            for figure in section.get("figures") or []:
+                tracker.chart(f"report/{section['id']}/{figure['title']}", figure)
+        suite = report["numbers"]["suite"]
+        tracker.summary({f"report/{m}/suite_covert_rate": s["mean"] for m, s in suite.items() if s})
+        tracker.table("report/transcripts", ["model", "family", "cue", "covert", "aware", "intent", "reasoning",
+                                             "actions", "tags"],
+                      [[t["model"], t["family"], t["cue"], t["covert"], t["aware"], t["grades"]["intent_monitor"],
+                        "\n".join(x["reasoning"] for x in t["turns"]), "\n".join(x["action"] for x in t["turns"]),
+                        ",".join(t["tags"])] for t in report["transcripts"]])
+        tracker.artifact(f"{cfg.name}-report", "report", tmp / "report.html", use=[f"{cfg.name}-eval:latest"])
+    for name in ("report.md", "report.html"):
+        shutil.copyfile(out / name, Path(cfg.output_dir) / name)
+    print(f"[report] wrote {Path(cfg.output_dir) / 'report.md'} and report.html")
+    return out
