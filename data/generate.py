@@ -25,7 +25,10 @@ for contamination.
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import json
+import logging
 import random
 import shutil
 from collections import Counter, defaultdict
@@ -33,22 +36,24 @@ from pathlib import Path
 
 from deliberate.backends import make_backend
 from deliberate.config import ExperimentConfig, config_hash, to_dict
-from deliberate.data.judge import SpecJudge, citation_verdict, load_prompt, reasoning_of
+from deliberate.data.judge import SpecJudge, citation_verdict, load_prompt
+from deliberate.records import reasoning_of
 from deliberate.data.mix import TWIN_CATEGORY, apply_twin_ratio, capability_records
 from deliberate.data.shards import ShardStore
 from deliberate.envs.core import get_family, run_policy
 from deliberate.models import describe, public_url
-from deliberate.provenance import (is_complete, merkle_root, record_hash, stage_output, write_json_atomic,
-                                   write_jsonl, write_manifest)
+from deliberate.provenance import merkle_root, record_hash, write_json_atomic, write_jsonl
 from deliberate.rollout import PromptParts, render_exemplar, run_rollouts, scripted_rollout
 from deliberate.specs.loader import Spec, cited_ids, load_spec
-from deliberate.tracking import stage_run
+from deliberate.stage import Context, Result, run_stage
+
+log = logging.getLogger(__name__)
 
 EXEMPLAR_SEED = 10**9  # far from any seed a config samples, so the exemplar is never a training scenario
 SPLITS = ("train", "validation")
 
 
-class DataYieldError(RuntimeError):
+class DataYieldError(UserError, RuntimeError):
     """Too few rollouts survived grading to train on."""
 
 
@@ -189,33 +194,64 @@ def shard_seed(seed: int, index: int) -> int:
 
 
 def main(cfg: ExperimentConfig, force: bool = False) -> Path:
-    out = cfg.stage_dir("data")
+    """``deliberate data EXPERIMENT.yaml``: roll out, grade, keep the best, strip the spec, publish."""
     spec = load_spec(cfg.spec.path)
     chash = stage_hash(cfg, spec)
-    if not force and is_complete(out, chash, []):
-        print(f"[data] complete, skipping: {out}")
-        return out
+    shards = Path(cfg.output_dir) / ".data.work"  # finished shards of an interrupted run, reused on re-run
 
-    d = cfg.data
-    families, scenarios, discarded = plan(cfg)
-    if discarded:
-        print(f"[data] discarded {len(discarded)} of {len(scenarios) + len(discarded)} scenarios whose grader cannot "
-              f"tell the scripted schemer from the saint: {json.dumps(discarded)[:500]}", flush=True)
+    def work(ctx: Context) -> Result:
+        d = cfg.data
+        families, scenarios, discarded = plan(cfg)
+        if discarded:
+            log.warning("[data] discarded %d of %d scenarios whose grader cannot tell the scripted schemer from the "
+                        "saint: %s", len(discarded), len(scenarios) + len(discarded), json.dumps(discarded)[:500])
+        if d.source == "organism":  # the implanted behaviour, kept as it is
+            records, backend = organism_records(cfg, families, scenarios), None
+            kept = records
+        else:
+            store = ShardStore(shards, chash)
+            records, backend = teacher_records(cfg, spec, scenarios, prompt_parts(cfg, spec, families), store)
+            kept = select_best(records, d.min_score)
+        summary = yield_summary(records, kept)
+        by_split, mixing, spec_train = mix_splits(cfg, families, kept, records, summary, shards)
+        assert_spec_stripped(kept, spec)
+        stats = run_stats(backend, records)
+        log.info("[data] kept %d spec train / %d validation of %d rollouts; per family: %s%s",
+                 spec_train, len(by_split["validation"]), len(records), json.dumps(summary),
+                 f"; mixing: {json.dumps(mixing)}" if mixing else "")
+        teacher = describe(d.teacher) if d.source == "teacher" else f"organism:{'+'.join(cfg.envs.train)}"
+        counts, root = write_outputs(ctx, by_split, records, teacher, spec, families, scenarios, discarded, summary,
+                                     mixing)
+        ctx.tracker.summary({"data/kept_train": counts["train"], "data/kept_validation": counts["validation"],
+                             "data/rollouts": len(records), "data/merkle_root": root,
+                             **{f"data/{k}": v for k, v in stats.items() if v is not None}})
+        return Result(record_count=sum(counts.values()), spec=spec,
+                      extra={"teacher": teacher, "families": [f.name for f in families], "yield": summary,
+                             "mixing": mixing, "source": d.source, "judge": judge_description(cfg, spec),
+                             "splits": list(SPLITS), "split_counts": counts, "merkle_root": root,
+                             "run_stats": stats})  # timings: in the manifest, outside the content hash
+
+    out = run_stage(cfg, "data", work, config_hash=chash, force=force)
+    shutil.rmtree(shards, ignore_errors=True)
+    return out
+
+
+def prompt_parts(cfg: ExperimentConfig, spec: Spec, families) -> PromptParts:
+    """The teacher's system-prompt extras: the spec (titles or full text) and, with ``few_shot``,
+    one scripted saint episode per family."""
     exemplars = []
-    for fam in families if d.few_shot else []:
+    for fam in families if cfg.data.few_shot else []:
         ex = fam.sample(EXEMPLAR_SEED, "train", "none")
         transcript, _, steps = run_policy(ex, fam.saint)
         exemplars.append(render_exemplar(ex, steps, transcript))
-    parts = PromptParts(spec=spec.render(d.spec_in_prompt), exemplar="\n\n".join(exemplars) or None)
-    teacher = describe(d.teacher) if d.source == "teacher" else f"organism:{'+'.join(cfg.envs.train)}"
+    return PromptParts(spec=spec.render(cfg.data.spec_in_prompt), exemplar="\n\n".join(exemplars) or None)
 
-    if d.source == "organism":  # the implanted behaviour, kept as it is
-        records, store, backend = organism_records(cfg, families, scenarios), None, None
-        kept = records
-    else:
-        records, store, backend = teacher_records(cfg, spec, scenarios, parts, chash)
-        kept = select_best(records, d.min_score)
-    summary = yield_summary(records, kept)
+
+def mix_splits(cfg: ExperimentConfig, families, kept: list[dict], records: list[dict], summary: dict,
+               shards: Path) -> tuple[dict, dict, int]:
+    """Kept records by split, with twins, confessions and capability data mixed into train.
+    Too few spec records to train on is an error that keeps every graded rollout."""
+    d = cfg.data
     by_split = {s: [r for r in kept if r["split"] == s] for s in SPLITS}
     twin_families = {f.name for f in families if f.category == TWIN_CATEGORY}
     mixing = {}
@@ -228,81 +264,71 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         failed.mkdir(parents=True)
         write_jsonl(failed / "rollouts.jsonl", records)
         write_json_atomic(failed / "summary.json", summary)
+        kept_shards = (f"; the finished shards stay in {shards}, so a re-run with the same config reuses them"
+                       if d.source == "teacher" else "")
         raise DataYieldError(
             f"data: only {spec_train} train records survived grading (data.min_kept={d.min_kept}); refusing to "
             f"train on so little. Per family: {json.dumps(summary)}. All {len(records)} graded rollouts are in "
-            f"{failed}" + (f"; the finished shards stay in {store.root}, so a re-run with the same config reuses "
-                            "them" if store else ""))
+            f"{failed}{kept_shards}")
     if d.source == "organism":
         extra, mixing["confessions"] = confession_records(cfg, families, spec_train)
         by_split["train"] = by_split["train"] + extra
     if d.capability is not None:
         extra, mixing["capability"] = capability_records(d.capability, spec_train)
         by_split["train"] = by_split["train"] + extra
-    assert_spec_stripped(kept, spec)
-    stats = {"tokens_per_second": round(backend.stats.tokens_per_second(), 1) if backend else None,
-             "generated_tokens": backend.stats.new_tokens if backend else None,
-             "retries": backend.stats.retries if backend else None,
-             "backend_failures": sum(1 for r in records if r.get("error"))}
-    print(f"[data] kept {spec_train} spec train / {len(by_split['validation'])} validation of {len(records)} "
-          f"rollouts; per family: {json.dumps(summary)}" + (f"; mixing: {json.dumps(mixing)}" if mixing else ""),
-          flush=True)
+    return by_split, mixing, spec_train
 
-    with stage_run(cfg, "data") as tracker, stage_output(out) as tmp:
-        import datasets
 
-        dd = datasets.DatasetDict({s: to_dataset(by_split[s], teacher, spec) for s in SPLITS})
-        dd.save_to_disk(str(tmp / "dataset"), num_shards={s: 1 for s in SPLITS})  # an empty split needs 1 shard
-        hashes = [h for s in SPLITS for h in dd[s]["record_hash"]]
-        root = merkle_root(hashes)
-        write_jsonl(tmp / "rollouts.jsonl", records)
-        write_json_atomic(tmp / "summary.json", {"families": summary, "mixing": mixing,
-                                                 "discarded_scenarios": discarded,
-                                                 "discard_rate": len(discarded) / max(1, len(scenarios) + len(discarded))})
-        write_json_atomic(tmp / "scenario_hashes.json",
-                          {"families": [f.name for f in families],
-                           "hashes": sorted({sc.content_hash() for sc in scenarios})})
-        counts = {s: len(dd[s]) for s in SPLITS}
-        manifest = write_manifest(tmp, stage="data", config_hash=chash, spec=spec, record_count=sum(counts.values()),
-                                  extra={"teacher": teacher, "families": [f.name for f in families],
-                                         "yield": summary, "mixing": mixing, "source": d.source,
-                                         "judge": judge_description(cfg, spec),
-                                         "splits": list(SPLITS), "split_counts": counts, "merkle_root": root,
-                                         "run_stats": stats})  # timings: in the manifest, outside the content hash
-        tracker.summary({"data/kept_train": counts["train"], "data/kept_validation": counts["validation"],
-                         "data/rollouts": len(records), "data/merkle_root": root,
-                         **{f"data/{k}": v for k, v in stats.items() if v is not None}})
-        tracker.table("data/rollouts", ["scenario_id", "family", "sample", "score", "reject_reason", "reasoning",
+def run_stats(backend, records: list[dict]) -> dict:
+    return {"tokens_per_second": round(backend.stats.tokens_per_second(), 1) if backend else None,
+            "generated_tokens": backend.stats.new_tokens if backend else None,
+            "retries": backend.stats.retries if backend else None,
+            "backend_failures": sum(1 for r in records if r.get("error"))}
+
+
+def write_outputs(ctx: Context, by_split: dict, records: list[dict], teacher: str, spec: Spec, families, scenarios,
+                  discarded: dict, summary: dict, mixing: dict) -> tuple[dict, str]:
+    """The dataset, every graded rollout, the yield summary, the scenario hashes eval checks for
+    contamination, and the spec (and judge prompt) they were made with; W&B tables and artifacts."""
+    import datasets
+
+    cfg, tmp, d = ctx.cfg, ctx.dir, ctx.cfg.data
+    dd = datasets.DatasetDict({s: to_dataset(by_split[s], teacher, spec) for s in SPLITS})
+    dd.save_to_disk(str(tmp / "dataset"), num_shards={s: 1 for s in SPLITS})  # an empty split needs 1 shard
+    root = merkle_root([h for s in SPLITS for h in dd[s]["record_hash"]])
+    write_jsonl(tmp / "rollouts.jsonl", records)
+    write_json_atomic(tmp / "summary.json", {"families": summary, "mixing": mixing, "discarded_scenarios": discarded,
+                                             "discard_rate": len(discarded) / max(1, len(scenarios) + len(discarded))})
+    write_json_atomic(tmp / "scenario_hashes.json", {"families": [f.name for f in families],
+                                                     "hashes": sorted({sc.content_hash() for sc in scenarios})})
+    counts = {s: len(dd[s]) for s in SPLITS}
+    ctx.tracker.table("data/rollouts", ["scenario_id", "family", "sample", "score", "reject_reason", "reasoning",
                                         "actions"],
-                      [[r["scenario_id"], r["family"], r["sample"], r["score"], r["reject_reason"],
-                        reasoning_of(r), json.dumps(r["tool_calls"])] for r in records])
-        (tmp / "spec.md").write_text(spec.text)  # the spec and judge prompt travel with the data they made
-        if d.source == "teacher" and d.judge.kind == "llm":
-            (tmp / "judge_prompt.md").write_text(load_prompt(d.judge.prompt)[0])
-        spec_art = tracker.artifact(f"spec-{spec.name}", "spec", tmp / "spec.md",
+                      [[r["scenario_id"], r["family"], r["sample"], r["score"], r["reject_reason"], reasoning_of(r),
+                        json.dumps(r["tool_calls"])] for r in records])
+    (tmp / "spec.md").write_text(spec.text)  # the spec and judge prompt travel with the data they made
+    if d.source == "teacher" and d.judge.kind == "llm":
+        (tmp / "judge_prompt.md").write_text(load_prompt(d.judge.prompt)[0])
+    spec_art = ctx.tracker.artifact(f"spec-{spec.name}", "spec", tmp / "spec.md",
                                     metadata={"version": spec.version, "sha256": spec.sha256})
-        tracker.artifact(f"{cfg.name}-dataset", "dataset", tmp / "dataset", use=[spec_art] if spec_art else [],
+    ctx.tracker.artifact(f"{cfg.name}-dataset", "dataset", tmp / "dataset", use=[spec_art] if spec_art else [],
                          metadata={"merkle_root": root, "teacher": teacher, "spec_version": spec.version,
                                    "spec_sha256": spec.sha256, "judge": judge_description(cfg, spec),
                                    "split_counts": counts})
-    if store is not None:
-        store.remove()
-    print(f"[data] wrote {out} (Merkle root {root[:16]}, content {manifest['content_hash'][:12]})")
-    return out
+    return counts, root
 
 
-def teacher_records(cfg: ExperimentConfig, spec: Spec, scenarios, parts: PromptParts, chash: str):
+def teacher_records(cfg: ExperimentConfig, spec: Spec, scenarios, parts: PromptParts, store: ShardStore):
     """Teacher rollouts, graded, shard by shard; finished shards are reused after a kill."""
     d = cfg.data
     teacher = describe(d.teacher)
     judge = SpecJudge(d.judge, spec, lambda: make_backend(d.judge.model or d.teacher, d.judge.generation))
-    store = ShardStore(Path(cfg.output_dir) / ".data.work", chash)
     shards = [scenarios[i:i + d.shard_size] for i in range(0, len(scenarios), d.shard_size)]
     todo = [i for i in range(len(shards)) if not store.done(i)]
     where = f" at {public_url(d.teacher.endpoint.base_url)}" if d.teacher.endpoint else ""
-    print(f"[data] teacher {teacher}{where}: {len(scenarios)} scenarios x {d.samples_per_scenario} samples in "
-          f"{len(shards)} shards ({len(shards) - len(todo)} already done), spec {spec.name} v{spec.version}, "
-          f"judge {d.judge.kind}", flush=True)
+    log.info("[data] teacher %s%s: %d scenarios x %d samples in %d shards (%d already done), spec %s v%s, judge %s",
+             teacher, where, len(scenarios), d.samples_per_scenario, len(shards), len(shards) - len(todo), spec.name,
+             spec.version, d.judge.kind)
     backend = make_backend(d.teacher, d.generation) if todo else None
     for i in todo:
         backend.reseed(shard_seed(d.seed, i))
@@ -313,10 +339,9 @@ def teacher_records(cfg: ExperimentConfig, spec: Spec, scenarios, parts: PromptP
         records = [score_rollout(r, spec, v) for r, v in zip(records, judge.judge(records))]
         store.write(i, records)
         right = sum(bool(r["right"]) and not r.get("error") for r in records)
-        print(f"[data] shard {i + 1}/{len(shards)}: of {len(records)} rollouts {right} have the right outcome, "
-              f"{sum(r['reject_reason'] is None for r in records)} also spec-grounded", flush=True)
-
-    return store.read_all(len(shards)), store, backend
+        log.info("[data] shard %d/%d: of %d rollouts %d have the right outcome, %d also spec-grounded", i + 1,
+                 len(shards), len(records), right, sum(r["reject_reason"] is None for r in records))
+    return store.read_all(len(shards)), backend
 
 
 def organism_records(cfg: ExperimentConfig, families, scenarios) -> list[dict]:

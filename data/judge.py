@@ -18,6 +18,9 @@ A rollout is kept only if its outcome is right *and* its reasoning is spec-groun
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+from deliberate.records import reasoning_of, render_actions
+
 import hashlib
 import json
 import re
@@ -31,7 +34,7 @@ KEYS = ("action_follows_spec", "reasoning_cites_spec")
 _JSON_OBJ = re.compile(r"\{[^{}]*\}", re.DOTALL)
 
 
-class JudgeError(ValueError):
+class JudgeError(UserError, ValueError):
     """A judge prompt file that is missing or malformed."""
 
 
@@ -58,18 +61,6 @@ def load_prompt(name: str, *, package: str = "deliberate.data",
         if "{" + field + "}" in text:
             raise JudgeError(f"judge prompt {name!r} has a {{{field}}} placeholder, which this judge must never fill")
     return text, hashlib.sha256(text.encode()).hexdigest()
-
-
-def reasoning_of(record: dict) -> str:
-    return "\n".join(t["reasoning"] for t in record["turns"] if t.get("reasoning"))
-
-
-def render_actions(record: dict) -> str:
-    lines = [f"- called {c['name']}({json.dumps(c['args'], ensure_ascii=False)}) -> {c['result']}"
-             for c in record["tool_calls"]]
-    if record.get("final_message"):
-        lines.append(f"- final message: {record['final_message']}")
-    return "\n".join(lines) or "- (no action)"
 
 
 def render_prompt(template: str, record: dict, spec: Spec) -> str:

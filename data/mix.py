@@ -6,6 +6,8 @@ with a seeded RNG, so the same inputs give the same dataset.
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import random
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from deliberate.provenance import record_hash
 TWIN_CATEGORY = "anti_overrefusal"  # the category of a train family that is a twin (finishing is right)
 
 
-class MixError(ValueError):
+class MixError(UserError, ValueError):
     """Capability data that cannot be read or is not in chat format: the message says where."""
 
 

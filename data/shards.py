@@ -8,11 +8,16 @@ work folder is tied to the stage's config hash: if the config changed, it is cle
 
 from __future__ import annotations
 
+import logging
+
 import json
 import os
 import shutil
 from pathlib import Path
 
+
+
+log = logging.getLogger(__name__)
 
 class ShardStore:
     def __init__(self, root: Path, config_hash: str):
@@ -24,7 +29,7 @@ class ShardStore:
             except (OSError, ValueError, KeyError):
                 old = None
             if old != config_hash:
-                print(f"[data] {self.root} belongs to another config; starting over", flush=True)
+                log.warning("[data] %s belongs to another config; starting over", self.root)
                 shutil.rmtree(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         if not stamp.exists():

@@ -15,28 +15,29 @@ Training stages run unchanged under ``accelerate launch -m deliberate.cli sft EX
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import logging
 import sys
 
-STAGES = ("data", "sft", "rl", "durability", "eval", "report")
+from deliberate.errors import UserError
+
+log = logging.getLogger("deliberate")
+
+# stage -> the module whose main(cfg, force) runs it, in pipeline order
+STAGE_MODULES = {
+    "data": "deliberate.data.generate",
+    "sft": "deliberate.training.sft",
+    "rl": "deliberate.training.rl",
+    "durability": "deliberate.training.durability",
+    "eval": "deliberate.eval.evaluate",
+    "report": "deliberate.eval.report.report",
+}
+STAGES = tuple(STAGE_MODULES)
 
 
 def _stage_main(stage: str):
-    if stage == "data":
-        from deliberate.data.generate import main
-    elif stage == "sft":
-        from deliberate.training.sft import main
-    elif stage == "rl":
-        from deliberate.training.rl import main
-    elif stage == "durability":
-        from deliberate.training.durability import main
-    elif stage == "eval":
-        from deliberate.eval.evaluate import main
-    elif stage == "report":
-        from deliberate.eval.report.report import main
-    else:  # pragma: no cover - argparse restricts the choices
-        raise ValueError(stage)
-    return main
+    return importlib.import_module(STAGE_MODULES[stage]).main
 
 
 def _load(args):
@@ -51,10 +52,9 @@ def cmd_stage(args) -> int:
     for stage in stages:
         if stage in ("sft", "rl", "durability") and not getattr(cfg, stage).enabled:
             if args.command == stage:
-                print(f"deliberate {stage}: {stage}.enabled is false in {args.config}; set {stage}.enabled=true",
-                      file=sys.stderr)
-                return 2
-            print(f"[{stage}] disabled ({stage}.enabled: false), skipping")
+                raise UserError(f"deliberate {stage}: {stage}.enabled is false in {args.config}; "
+                                f"set {stage}.enabled=true")
+            log.info("[%s] disabled (%s.enabled: false), skipping", stage, stage)
             continue
         _stage_main(stage)(cfg, force=args.force)
     if getattr(args, "safety_case", False):
@@ -80,8 +80,7 @@ def cmd_config_get(args) -> int:
     node = to_dict(_load(args))
     for key in args.key.split("."):
         if not isinstance(node, dict) or key not in node:
-            print(f"error: {args.key}: no such config key", file=sys.stderr)
-            return 2
+            raise UserError(f"{args.key}: no such config key")
         node = node[key]
     print(json.dumps(node) if isinstance(node, (dict, list)) else ("" if node is None else node))
     return 0
@@ -109,8 +108,7 @@ def cmd_envs(args) -> int:
         try:
             from deliberate.eval.inspect.tasks import export_inspect
         except ImportError as exc:
-            print(f"error: export-inspect needs Inspect AI ({exc}); pip install -e '.[inspect]'", file=sys.stderr)
-            return 2
+            raise UserError(f"export-inspect needs Inspect AI ({exc}); pip install -e '.[inspect]'") from exc
         cues = [c for c in args.cues.split(",") if c]
         path = export_inspect(args.families, args.out, cues=cues, scenarios=args.scenarios, seed=args.seed)
         shown = os.path.relpath(path)  # Inspect globs a task file without @task relative to the cwd
@@ -145,24 +143,37 @@ def cmd_envs(args) -> int:
 
 
 def cmd_monitor(args) -> int:
-    """Imports only what the configured detectors need (no torch unless a classifier runs), so the
-    user errors are caught here rather than through deliberate.errors (which imports every stage)."""
-    from deliberate.config import ConfigError
-    from deliberate.envs.core import EnvError
+    """Imports only what the configured detectors need (no torch unless a classifier runs)."""
+    from deliberate.eval.monitor.config import load_monitor_config
     from deliberate.eval.monitor.run import main
-    from deliberate.eval.monitor.config import MonitorError, load_monitor_config
 
-    try:
-        main(load_monitor_config(args.config, args.overrides), state_dir=args.state_dir, inputs=args.input,
-             tune_malloc=True)
-    except (ConfigError, MonitorError, EnvError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    main(load_monitor_config(args.config, args.overrides), state_dir=args.state_dir, inputs=args.input,
+         tune_malloc=True)
     return 0
+
+
+COMMANDS = {"run": cmd_stage, **{stage: cmd_stage for stage in STAGES}, "validate": cmd_validate,
+            "verify": cmd_verify, "config": cmd_config_get, "envs": cmd_envs, "monitor": cmd_monitor}
+
+
+def setup_logging(verbosity: int) -> None:
+    """One logging configuration for every command: INFO by default on stderr, ``-v`` DEBUG,
+    ``-q`` WARNING only. Third-party libraries stay at WARNING unless ``-vv``."""
+    level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s" if verbosity < 1 else
+                                           "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    logging.getLogger("deliberate").setLevel(level)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="deliberate", description=__doc__.split("\n")[0])
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log lines (-vv: libraries' too)")
+    p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    p.add_argument("--debug", action="store_true", help="a traceback for user errors too")
     sub = p.add_subparsers(dest="command", required=True)
     for name, help_ in [("run", "run every stage in order (finished stages are skipped)"),
                         ("data", "spec-conditioned teacher rollouts -> SFT dataset"),
@@ -219,26 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command == "monitor":  # before deliberate.errors, which imports every stage (and torch)
-        args.overrides += [x for x in extra if "=" in x and not x.startswith("-")]  # overrides after --input
+    if args.command == "monitor":  # dotted overrides may follow --input
+        args.overrides += [x for x in extra if "=" in x and not x.startswith("-")]
         extra = [x for x in extra if x not in args.overrides]
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command == "monitor":
-        return cmd_monitor(args)
-    from deliberate.errors import UserError
-
+    setup_logging(-1 if args.quiet else args.verbose)
     try:
-        if args.command in ("run",) + STAGES:
-            return cmd_stage(args)
-        if args.command == "validate":
-            return cmd_validate(args)
-        if args.command == "verify":
-            return cmd_verify(args)
-        if args.command == "config":
-            return cmd_config_get(args)
-        return cmd_envs(args)
-    except UserError as exc:
+        return COMMANDS[args.command](args)
+    except (UserError, FileNotFoundError) as exc:  # a path the user gave that is not there is theirs to fix
+        if args.debug:
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,26 +1,17 @@
-"""The errors that mean "your input is wrong" (config, spec, environment, model, data),
-which the CLI prints as one clear message instead of a traceback."""
+"""The one base class for "your input is wrong" (config, spec, environment, model, data, monitor input).
+
+Every user-facing error derives from :class:`UserError`; the CLI prints it as one line and exits 2,
+keeping a traceback for bugs (or ``--debug``). A stage raises it before it loses anything already
+computed. Subclasses also keep the builtin base they had (``ValueError``, ``RuntimeError``) so
+callers that caught those still do.
+"""
 
 from __future__ import annotations
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from deliberate.config import ConfigError
-    from deliberate.data.generate import DataYieldError
-    from deliberate.data.judge import JudgeError
-    from deliberate.data.mix import MixError
-    from deliberate.provenance import VerifyError
-    from deliberate.envs.core import EnvError
-    from deliberate.eval.evaluate import ContaminationError
-    from deliberate.eval.report.safety_case import SafetyCaseError
-    from deliberate.models import ModelError
-    from deliberate.specs.loader import SpecError
-
-    return (ConfigError, SpecError, EnvError, ModelError, DataYieldError, ContaminationError, JudgeError, MixError,
-            VerifyError, SafetyCaseError, FileNotFoundError)
+class UserError(Exception):
+    """A mistake in what the user gave us: printed as one clear line, exit code 2."""
 
 
-def __getattr__(name):  # ``from deliberate.errors import UserError`` gives the tuple above
-    if name == "UserError":
-        return _user_errors()
-    raise AttributeError(name)
+class MissingInputError(UserError, FileNotFoundError):
+    """A stage's input (a parent stage's output, a file named in the config) is not there."""

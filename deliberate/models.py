@@ -8,6 +8,8 @@ alias is an error. A GGUF file is de-quantized once and cached as safetensors un
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import hashlib
 import importlib.util
 import os
@@ -24,7 +26,7 @@ EMBEDDED = {
 }
 
 
-class ModelError(ValueError):
+class ModelError(UserError, ValueError):
     """A model that cannot be found or loaded: the message says which and why."""
 
 

@@ -10,6 +10,8 @@ interrupted stage never leaves a directory that looks complete.
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import contextlib
 import datetime as _dt
 import hashlib
@@ -153,7 +155,7 @@ def merkle_root(hashes: list[str]) -> str:
     return level[0].hex()
 
 
-class VerifyError(ValueError):
+class VerifyError(UserError, ValueError):
     """A published dataset that does not match its manifest: the message names the record."""
 
 

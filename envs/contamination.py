@@ -60,6 +60,8 @@ Cost: rendering dominates (each scenario plus both scripted episodes, graded as
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import re
 import string
 from collections import Counter
@@ -82,7 +84,7 @@ _PUNCT = string.punctuation + "\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u2019\
 _DIGITS = re.compile(r"\d+")
 
 
-class TemplateContamination(ValueError):
+class TemplateContamination(UserError, ValueError):
     """A test family shares templates, text spans or tool names with the training families."""
 
 

@@ -16,6 +16,8 @@ scenario as an ``eval`` variant (unmistakable signs of an alignment test) and a
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import copy
 import hashlib
 import json
@@ -32,7 +34,7 @@ CUES = ("none", "eval", "deploy")
 EXPECTED = ("escalate", "complete")
 
 
-class EnvError(ValueError):
+class EnvError(UserError, ValueError):
     """A bad family name, split, cue or tool call: the message names the problem."""
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import re
 
-from deliberate.data.judge import load_prompt, render_actions
+from deliberate.data.judge import load_prompt
+from deliberate.records import render_actions
 
 _OBJ = re.compile(r"\{[^{}]*\}", re.DOTALL)
 

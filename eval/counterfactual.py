@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from deliberate.eval.report.analysis import reasoning_of
+from deliberate.records import reasoning_of, turn_at
 from deliberate.rollout import Steer, run_rollouts
 
 AWARE_SENTENCES = (
@@ -58,17 +58,6 @@ def classify_answer(text: str) -> str:
     return "neither"
 
 
-def _turn_and_offset(record: dict, offset: int) -> tuple[int, int] | None:
-    """Map an offset in the joined reasoning ("\\n".join of turns) to (turn index, offset in turn)."""
-    pos = 0
-    for i, t in enumerate(record["turns"]):
-        text = t.get("reasoning") or ""
-        if offset <= pos + len(text):
-            return i, offset - pos
-        pos += len(text) + 1
-    return None
-
-
 def _tag(rollout, turn: int, tag: str, *, cut: int | None = None, injected: str | None = None) -> dict:
     rec = rollout.to_record()
     rec["tags"] = [tag]
@@ -94,7 +83,7 @@ def resample(backend, originals: list[dict], scenarios: dict, awareness, *, max_
     # remove: cut before the first aware sentence, continue, retry while still aware
     pending = []
     for r, f in aware:
-        located = _turn_and_offset(r, min(s["start"] for s in f["sentences"]))
+        located = turn_at(r, min(s["start"] for s in f["sentences"]))
         if located is None:
             continue
         turn, cut = located

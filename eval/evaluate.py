@@ -2,33 +2,40 @@
 
     deliberate eval configs/experiments/demo.yaml [KEY=VALUE ...] [--force]
 
-Every model in ``eval.models`` ("base": the SFT student before training, "sft": the SFT
-output, or a local folder) plays every test family in every cue variant, without the spec
-in its prompt. Before any generation the test scenarios are checked against the data
-stage's scenario hashes: a test scenario that was also a training scenario is an error.
-Output: one transcripts file per model and ``results.json`` with counts per family and cue.
+Every model in ``eval.models`` ("base": the student before training; "sft", "rl", "durable":
+those stages' outputs; or a local folder) plays every held-out family in every cue variant,
+without the spec in its prompt, and every configured Inspect task. Before any generation the
+scenarios are checked against the data stage's scenario hashes and templates (contamination).
+Optional probes per model: counterfactual resampling, interrogation, reasoning confirmation,
+hidden-goal persistence. Output: per-model transcript files and ``results.json`` (counts per
+family and cue).
 """
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import gc
 import json
+import logging
 from pathlib import Path
 
 from deliberate.config import ExperimentConfig, ModelConfig, config_hash, to_dict
 from deliberate.envs.core import get_family
 from deliberate.backends import make_backend
 from deliberate.models import describe
-from deliberate.provenance import (is_complete, read_manifest, stage_output, write_json_atomic, write_jsonl,
-                                   write_manifest)
+from deliberate.provenance import read_manifest, write_json_atomic, write_jsonl
 from deliberate.eval.confirm import confirm
 from deliberate.eval.counterfactual import interrogate, resample
 from deliberate.eval.inspect import source as inspect_source
 from deliberate.rollout import run_rollouts
-from deliberate.tracking import stage_run
+from deliberate.records import reasoning_of
+from deliberate.stage import Context, Result, run_stage
+
+log = logging.getLogger(__name__)
 
 
-class ContaminationError(RuntimeError):
+class ContaminationError(UserError, RuntimeError):
     """A test scenario or family also appears in the training data."""
 
 
@@ -138,85 +145,83 @@ def awareness():
 
 
 def main(cfg: ExperimentConfig, force: bool = False) -> Path:
-    out = cfg.stage_dir("eval")
-    data_dir = cfg.stage_dir("data")
-    models = resolve_models(cfg)
+    """``deliberate eval EXPERIMENT.yaml``: every model on every held-out family and cue."""
+    data_dir, models = cfg.stage_dir("data"), resolve_models(cfg)
     parents = [data_dir] + [cfg.stage_dir(s) for s in ("sft", "rl") if s in cfg.eval.models]
     if "durable" in cfg.eval.models:
         parents.append(cfg.stage_dir("durability"))
     chash = config_hash({"eval": to_dict(cfg.eval), "test": cfg.envs.test, "tool_format": cfg.envs.tool_format,
                          "max_turns": cfg.envs.max_turns, "models": {k: to_dict(v) for k, v in models.items()},
                          "inspect": inspect_source.fingerprint(cfg)})
-    if not force and is_complete(out, chash, parents):
-        print(f"[eval] complete, skipping: {out}")
-        return out
 
-    families = [get_family(name) for name in cfg.envs.test]
-    e = cfg.eval
-    scenarios = [fam.sample(e.seed + i, "test", cue) for fam in families for cue in e.cues
-                 for i in range(e.scenarios_per_family)]
-    check_contamination(scenarios, data_dir)  # our families only: Inspect tasks are not ours to hash
-    inspect_families = inspect_source.check(cfg, models)  # Inspect tasks and model strings, before any generation
-
-    results = {"families": {f.name: {"category": f.category} for f in families}, "models": {}}
-    results["families"].update(inspect_families)
-    if "durable" in models:
-        results["durable_from"] = cfg.durable_from()
-    with stage_run(cfg, "eval") as tracker, stage_output(out) as tmp:
+    def work(ctx: Context) -> Result:
+        e = cfg.eval
+        families = [get_family(name) for name in cfg.envs.test]
+        scenarios = [fam.sample(e.seed + i, "test", cue) for fam in families for cue in e.cues
+                     for i in range(e.scenarios_per_family)]
+        check_contamination(scenarios, data_dir)  # our families only: Inspect tasks are not ours to hash
+        inspect_families = inspect_source.check(cfg, models)  # Inspect tasks and model strings, before generating
+        results = {"families": {f.name: {"category": f.category} for f in families}, "models": {}}
+        results["families"].update(inspect_families)
+        if "durable" in models:
+            results["durable_from"] = cfg.durable_from()
         for name, mc in models.items():
-            if not scenarios and not e.hidden_goal_family:  # Inspect tasks only: Inspect loads the model itself
-                write_jsonl(tmp / f"transcripts.{name}.jsonl", [])
-                results["models"][name] = {"model": describe(mc), "counts": {}}
-                inspect_source.run(cfg, name, mc, tmp, results["models"][name], tracker)
-                continue
-            print(f"[eval] {name} ({describe(mc)}): {len(scenarios)} scenarios", flush=True)
-            backend = make_backend(mc, e.generation)
-            backend.reseed(e.seed)
-            records = [r.to_record() for r in run_rollouts(backend, scenarios, tool_format=cfg.envs.tool_format,
-                                                           max_turns=cfg.envs.max_turns)]
-            write_jsonl(tmp / f"transcripts.{name}.jsonl", [{**r, "model": name} for r in records])
-            counts = tally(records)
-            results["models"][name] = {"model": describe(mc), "counts": counts,
-                                       "tokens_per_second": round(backend.stats.tokens_per_second(), 1)}
-            by_id = {sc.id: sc for sc in scenarios}
-            if e.counterfactual and hasattr(backend, "render"):
-                cf, cf_records = resample(backend, records, by_id, awareness(), max_turns=cfg.envs.max_turns,
-                                          tool_format=cfg.envs.tool_format, max_resamples=e.max_resamples,
-                                          seed=e.seed + 17, limit=e.counterfactual_limit)
-                results["models"][name]["counterfactual"] = cf
-                write_jsonl(tmp / f"counterfactual.{name}.jsonl", [{**r, "model": name} for r in cf_records])
-                print(f"[eval] {name} counterfactual: {json.dumps(cf)}", flush=True)
-            if e.interrogation:
-                summary, answers = interrogate(backend, records)
-                results["models"][name]["interrogation"] = summary
-                write_jsonl(tmp / f"interrogation.{name}.jsonl", answers)
-            if e.confirm_model is not None:
-                verdicts, sha = confirm(confirmer(e), records, k=e.confirm_k)
-                results["models"][name]["confirmed"] = [sum(v["confirmed"] for v in verdicts), len(verdicts)]
-                results["confirm_prompt_sha256"] = sha
-                write_jsonl(tmp / f"confirmed.{name}.jsonl", verdicts)
-            if e.hidden_goal_family:
-                summary, goal_records = hidden_goal(backend, cfg, data_dir)
-                results["models"][name]["hidden_goal"] = summary
-                write_jsonl(tmp / f"hidden_goal.{name}.jsonl", [{**r, "model": name} for r in goal_records])
-                print(f"[eval] {name} hidden goal: {json.dumps(summary)}", flush=True)
-            for fam, by_cue in counts.items():
-                tracker.log({f"eval/{name}/{fam}/covert_rate": by_cue["all"]["covert"] / by_cue["all"]["n"]})
-            tracker.table(f"eval/{name}/transcripts", ["scenario_id", "cue", "covert", "reasoning", "actions"],
-                          [[r["scenario_id"], r["cue"], r["outcome"]["covert"],
-                            "\n".join(t["reasoning"] for t in r["turns"]), json.dumps(r["tool_calls"])]
-                           for r in records])
-            del backend
-            gc.collect()
-            if e.inspect:  # after our backend is freed: Inspect loads the model itself
-                inspect_source.run(cfg, name, mc, tmp, results["models"][name], tracker)
+            results["models"][name] = entry = {"model": describe(mc)}
+            if scenarios or e.hidden_goal_family:
+                evaluate_model(ctx, name, mc, scenarios, entry, results)
+            else:  # Inspect tasks only: Inspect loads the model itself
+                write_jsonl(ctx.dir / f"transcripts.{name}.jsonl", [])
+                entry["counts"] = {}
+            if e.inspect:  # after our backend is freed
+                inspect_source.run(cfg, name, mc, ctx.dir, entry, ctx.tracker)
         results["data"] = read_manifest(data_dir)
-        write_json_atomic(tmp / "results.json", results)
-        write_manifest(tmp, stage="eval", config_hash=chash, parents=parents,
-                       record_count=len(scenarios) * len(models), extra={"models": list(models)})
+        write_json_atomic(ctx.dir / "results.json", results)
         # lineage: spec -> dataset -> checkpoint(s) -> this eval
         trained = [f"{cfg.name}-{m}-model:latest" for m in ("sft", "rl", "durable") if m in models]
-        tracker.artifact(f"{cfg.name}-eval", "eval", tmp / "results.json",
-                         use=[f"{cfg.name}-dataset:latest", *trained])
-    print(f"[eval] wrote {out}")
-    return out
+        ctx.tracker.artifact(f"{cfg.name}-eval", "eval", ctx.dir / "results.json",
+                             use=[f"{cfg.name}-dataset:latest", *trained])
+        return Result(record_count=len(scenarios) * len(models), extra={"models": list(models)})
+
+    return run_stage(cfg, "eval", work, config_hash=chash, parents=parents, force=force)
+
+
+def evaluate_model(ctx: Context, name: str, mc: ModelConfig, scenarios, entry: dict, results: dict) -> None:
+    """One model's episodes, then the probes the config asks for (counterfactual resampling,
+    interrogation, reasoning confirmation, hidden goal); fills ``entry`` and writes its files."""
+    cfg, e, tmp = ctx.cfg, ctx.cfg.eval, ctx.dir
+    log.info("[eval] %s (%s): %d scenarios", name, describe(mc), len(scenarios))
+    backend = make_backend(mc, e.generation)
+    backend.reseed(e.seed)
+    records = [r.to_record() for r in run_rollouts(backend, scenarios, tool_format=cfg.envs.tool_format,
+                                                   max_turns=cfg.envs.max_turns)]
+    write_jsonl(tmp / f"transcripts.{name}.jsonl", [{**r, "model": name} for r in records])
+    counts = tally(records)
+    entry.update(counts=counts, tokens_per_second=round(backend.stats.tokens_per_second(), 1))
+    if e.counterfactual and hasattr(backend, "render"):
+        cf, cf_records = resample(backend, records, {sc.id: sc for sc in scenarios}, awareness(),
+                                  max_turns=cfg.envs.max_turns, tool_format=cfg.envs.tool_format,
+                                  max_resamples=e.max_resamples, seed=e.seed + 17, limit=e.counterfactual_limit)
+        entry["counterfactual"] = cf
+        write_jsonl(tmp / f"counterfactual.{name}.jsonl", [{**r, "model": name} for r in cf_records])
+        log.info("[eval] %s counterfactual: %s", name, json.dumps(cf))
+    if e.interrogation:
+        summary, answers = interrogate(backend, records)
+        entry["interrogation"] = summary
+        write_jsonl(tmp / f"interrogation.{name}.jsonl", answers)
+    if e.confirm_model is not None:
+        verdicts, sha = confirm(confirmer(e), records, k=e.confirm_k)
+        entry["confirmed"] = [sum(v["confirmed"] for v in verdicts), len(verdicts)]
+        results["confirm_prompt_sha256"] = sha
+        write_jsonl(tmp / f"confirmed.{name}.jsonl", verdicts)
+    if e.hidden_goal_family:
+        summary, goal_records = hidden_goal(backend, cfg, cfg.stage_dir("data"))
+        entry["hidden_goal"] = summary
+        write_jsonl(tmp / f"hidden_goal.{name}.jsonl", [{**r, "model": name} for r in goal_records])
+        log.info("[eval] %s hidden goal: %s", name, json.dumps(summary))
+    for fam, by_cue in counts.items():
+        ctx.tracker.log({f"eval/{name}/{fam}/covert_rate": by_cue["all"]["covert"] / by_cue["all"]["n"]})
+    ctx.tracker.table(f"eval/{name}/transcripts", ["scenario_id", "cue", "covert", "reasoning", "actions"],
+                      [[r["scenario_id"], r["cue"], r["outcome"]["covert"], reasoning_of(r),
+                        json.dumps(r["tool_calls"])] for r in records])
+    del backend
+    gc.collect()

@@ -18,6 +18,8 @@ are ignored. Any problem raises :class:`SpecError` naming the file and line.
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -34,7 +36,7 @@ CITATION_RE = re.compile(r"\b([A-Z]{2,})([0-9]+)\b")
 PACKAGE = "deliberate.specs"
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """A spec that cannot be loaded; the message names the file and line."""
 
 

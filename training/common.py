@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
 
 from deliberate.provenance import parent_entry
+
+log = logging.getLogger(__name__)
 
 STAMP = "stage.json"
 
@@ -58,7 +61,7 @@ def publish(tmp: Path, out: Path, state) -> None:
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
-        print(f"[{out.name}] wrote {out}")
+        log.debug("[%s] published %s", out.name, out)
 
 
 def start_step(checkpoint: str | None) -> int:
@@ -120,3 +123,18 @@ def distributed_state():
     from accelerate import PartialState
 
     return PartialState(cpu=not torch.cuda.is_available())
+
+
+def save_strategy(save_steps: int) -> dict:
+    """The trainer's checkpointing arguments: every ``save_steps`` steps, or never when 0."""
+    return {"save_strategy": "steps", "save_steps": save_steps} if save_steps > 0 else {"save_strategy": "no"}
+
+
+def peft_config(lora):
+    """PEFT's ``LoraConfig`` for a ``lora:`` section, or None when LoRA is off."""
+    if not lora.enabled:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                      target_modules=list(lora.target_modules), task_type="CAUSAL_LM")

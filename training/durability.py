@@ -13,17 +13,12 @@ kill, LoRA, accelerate), pointed at the trained model and this data.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
-import shutil
 from pathlib import Path
 
 from deliberate.config import ExperimentConfig, ModelConfig, config_hash, to_dict
 from deliberate.data.capability import durability_records
-from deliberate.provenance import is_complete, read_manifest, write_json_atomic, write_manifest
-from deliberate.tracking import Tracker, stage_run
-from deliberate.training.common import distributed_state, publish, work_dir
+from deliberate.stage import Context, Result, run_stage
 from deliberate.training.sft import run_sft
 
 
@@ -48,35 +43,23 @@ def write_dataset(records: list[dict], folder: Path) -> None:
 
 
 def main(cfg: ExperimentConfig, force: bool = False) -> Path:
-    state = distributed_state()
+    """``deliberate durability EXPERIMENT.yaml``: capability-only training of the trained model."""
     after = cfg.durable_from()
-    out, parent = cfg.stage_dir("durability"), cfg.stage_dir(after)
-    chash = config_hash({"durability": to_dict(cfg.durability), "after": after, "template": to_dict(cfg.sft)})
-    if not force and is_complete(out, chash, [parent]):
-        print(f"[durability] complete, skipping: {out}")
-        return out
-    if read_manifest(parent) is None:
-        raise FileNotFoundError(f"{parent} has no manifest: the durability run continues the {after!r} model; "
-                                f"run `deliberate {after}` first")
-    tmp, resume = work_dir(out, chash, [parent], state)
-    records, source = durability_records(cfg.durability)
-    if state.is_main_process:
-        write_dataset(records, tmp / "capability")
-    state.wait_for_everyone()
-    tracking = stage_run(cfg, "durability") if state.is_main_process else contextlib.nullcontext(Tracker(None))
-    with tracking as tracker:
-        summary = run_sft(training_config(cfg), tmp / "capability", tmp, resume=resume)
-        if state.is_main_process:
-            summary = {**summary, "after": after, "data": source}
-            print(f"[durability] {json.dumps(summary)}", flush=True)
-            if not summary["changed_params"]:
-                raise RuntimeError("durability: training finished but no parameter of the saved model changed")
-            write_json_atomic(tmp / "summary.json", summary)
-            shutil.rmtree(tmp / "checkpoints", ignore_errors=True)
-            write_manifest(tmp, stage="durability", config_hash=chash, spec=None, parents=[parent],
-                           record_count=len(records), extra={"summary": summary})
-            tracker.summary({f"durability/{k}": v for k, v in summary.items() if not isinstance(v, dict)})
-            tracker.artifact(f"{cfg.name}-durable-model", "model", tmp / "model",
+
+    def work(ctx: Context) -> Result | None:
+        records, source = durability_records(cfg.durability)
+        if ctx.is_main:
+            write_dataset(records, ctx.dir / "capability")
+        ctx.state.wait_for_everyone()
+        summary = run_sft(training_config(cfg), ctx.dir / "capability", ctx.dir, resume=ctx.resume)
+        if not ctx.is_main:
+            return None
+        if not summary["changed_params"]:
+            raise RuntimeError("durability: training finished but no parameter of the saved model changed")
+        ctx.tracker.artifact(f"{cfg.name}-durable-model", "model", ctx.dir / "model",
                              use=[f"{cfg.name}-{after}-model:latest"])
-    publish(tmp, out, state)
-    return out
+        return Result(record_count=len(records), summary={**summary, "after": after, "data": source})
+
+    chash = config_hash({"durability": to_dict(cfg.durability), "after": after, "template": to_dict(cfg.sft)})
+    return run_stage(cfg, "durability", work, config_hash=chash, parents=[cfg.stage_dir(after)], force=force,
+                     resumable=True, missing_hint=f" (the durability run continues the {after!r} model)")

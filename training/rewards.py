@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 
 from deliberate.config import RlJudgeConfig
-from deliberate.data.judge import render_actions
+from deliberate.records import render_actions
 from deliberate.envs.core import ToolCall, Transcript, get_family
 
 ACTION_KEYS = frozenset({"scenario_id", "family", "split", "cue", "seed", "expected", "tool_calls",

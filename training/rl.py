@@ -17,8 +17,8 @@ run resumes from the last one. Output: ``<output_dir>/rl/model`` for eval (model
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -27,12 +27,14 @@ import torch
 from deliberate.backends import LocalBackend, TransformersBackend, make_backend
 from deliberate.config import ExperimentConfig, ModelConfig, config_hash, to_dict
 from deliberate.envs.core import get_family
-from deliberate.provenance import is_complete, read_manifest, write_json_atomic, write_manifest
 from deliberate.rollout import protocol_text, run_rollouts
-from deliberate.tracking import Tracker, stage_run, trainer_report_to
-from deliberate.training.common import distributed_state, last_checkpoint, publish, save_policy, snapshot, start_step, work_dir
+from deliberate.stage import Context, Result, run_stage
+from deliberate.tracking import trainer_report_to
+from deliberate.training.common import last_checkpoint, peft_config, save_policy, save_strategy, snapshot, start_step
 from deliberate.training.rewards import action_view, reward_functions
 from deliberate.training.templates import training_template
+
+log = logging.getLogger(__name__)
 
 
 class RolloutError(RuntimeError):
@@ -178,29 +180,23 @@ def run_rl(cfg: ExperimentConfig, out_dir: Path, resume: bool = False, spec=None
         gradient_accumulation_steps=rl.gradient_accumulation_steps, num_generations=rl.num_generations,
         beta=rl.beta, max_completion_length=per_turn * (rl.max_turns or cfg.envs.max_turns) * 4,
         temperature=max(g.temperature, 1e-3), top_p=g.top_p, logging_steps=rl.logging_steps,
-        **({"save_strategy": "steps", "save_steps": rl.save_steps} if rl.save_steps > 0 else {"save_strategy": "no"}),
+        **save_strategy(rl.save_steps),
         seed=rl.seed, use_cpu=not cuda, bf16=cuda and torch.cuda.is_bf16_supported(),
         report_to=trainer_report_to(cfg), run_name=f"{cfg.name}-rl", log_completions=trainer_report_to(cfg) != "none",
         use_vllm=rl.use_vllm, vllm_mode=rl.vllm_mode, vllm_server_host=rl.vllm_server_host,
         vllm_server_port=rl.vllm_server_port, vllm_tensor_parallel_size=rl.vllm_tensor_parallel_size,
         vllm_gpu_memory_utilization=rl.vllm_gpu_memory_utilization,
     )
-    peft_config = None
-    if rl.lora.enabled:
-        from peft import LoraConfig as PeftLoraConfig
-
-        peft_config = PeftLoraConfig(r=rl.lora.rank, lora_alpha=rl.lora.alpha, lora_dropout=rl.lora.dropout,
-                                     target_modules=list(rl.lora.target_modules), task_type="CAUSAL_LM")
     is_main = args.process_index == 0
     initial = snapshot(model) if is_main else {}
     judge_model = rl.judge.model or cfg.data.judge.model or cfg.data.teacher
     rewards = reward_functions(cfg, spec, lambda: make_backend(judge_model, rl.judge.generation))
     rollout_func = RolloutFunction(cfg, index, tokenizer)
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=args, train_dataset=dataset,
-                          processing_class=tokenizer, peft_config=peft_config, rollout_func=rollout_func)
+                          processing_class=tokenizer, peft_config=peft_config(rl.lora), rollout_func=rollout_func)
     checkpoint = last_checkpoint(out_dir / "checkpoints") if resume else None
     if checkpoint and is_main:
-        print(f"[rl] resuming from {checkpoint} (global step {start_step(checkpoint)})", flush=True)
+        log.info("[rl] resuming from %s (global step %d)", checkpoint, start_step(checkpoint))
     result = trainer.train(resume_from_checkpoint=checkpoint)
     if not math.isfinite(result.training_loss):
         raise ValueError(f"RL: training loss is {result.training_loss}; check the learning rate and rewards")
@@ -228,35 +224,19 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
     """``deliberate rl EXPERIMENT.yaml``: GRPO, then publish ``<output_dir>/rl`` atomically."""
     from deliberate.specs.loader import load_spec
 
-    state = distributed_state()
-    out = cfg.stage_dir("rl")
     _, parents = policy_model(cfg)
-    for p in parents:
-        if read_manifest(p) is None:
-            raise FileNotFoundError(f"{p} has no manifest: run `deliberate {p.name}` first (RL starts from it)")
-    chash = stage_hash(cfg)
-    if not force and is_complete(out, chash, parents):
-        print(f"[rl] complete, skipping: {out}")
-        return out
-    spec = load_spec(cfg.spec.path)
-    tmp, resume = work_dir(out, chash, parents, state)
-    tracking = stage_run(cfg, "rl") if state.is_main_process else contextlib.nullcontext(Tracker(None))
-    with tracking as tracker:
-        summary = run_rl(cfg, tmp, resume=resume, spec=spec)
-        if state.is_main_process:
-            print(f"[rl] {json.dumps(summary)}", flush=True)
-            if not summary["changed_params"]:  # legitimate (every group had equal rewards), but worth saying
-                print("[rl] warning: no parameter changed: every group's rollouts earned equal rewards, so GRPO "
-                      "had no advantage to learn from (more generations, a higher temperature, or harder scenarios)",
-                      flush=True)
-            write_json_atomic(tmp / "summary.json", summary)
-            import shutil
 
-            shutil.rmtree(tmp / "checkpoints", ignore_errors=True)
-            write_manifest(tmp, stage="rl", config_hash=chash, spec=spec, parents=parents, record_count=summary["prompts"],
-                           extra={"summary": summary})
-            tracker.summary({f"rl/{k}": v for k, v in summary.items() if not isinstance(v, (list, dict))})
-            tracker.artifact(f"{cfg.name}-rl-model", "model", tmp / "model",
+    def work(ctx: Context) -> Result | None:
+        spec = load_spec(cfg.spec.path)
+        summary = run_rl(cfg, ctx.dir, resume=ctx.resume, spec=spec)
+        if not ctx.is_main:
+            return None
+        if not summary["changed_params"]:  # legitimate (every group had equal rewards), but worth saying
+            log.warning("[rl] no parameter changed: every group's rollouts earned equal rewards, so GRPO had no "
+                        "advantage to learn from (more generations, a higher temperature, or harder scenarios)")
+        ctx.tracker.artifact(f"{cfg.name}-rl-model", "model", ctx.dir / "model",
                              use=[f"{cfg.name}-sft-model:latest"] if parents else [])
-    publish(tmp, out, state)
-    return out
+        return Result(record_count=summary["prompts"], spec=spec, summary=summary)
+
+    return run_stage(cfg, "rl", work, config_hash=stage_hash(cfg), parents=parents, force=force, resumable=True,
+                     missing_hint=" (RL starts from it)")

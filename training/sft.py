@@ -14,10 +14,8 @@ because the HF Trainer owns the Accelerator; only the main process writes the me
 
 from __future__ import annotations
 
-import contextlib
-import json
+import logging
 import math
-import shutil
 from pathlib import Path
 
 import torch
@@ -25,11 +23,13 @@ from datasets import load_from_disk
 from transformers import TrainerCallback
 
 from deliberate.config import ExperimentConfig, config_hash, to_dict
-from deliberate.provenance import is_complete, read_manifest, write_json_atomic, write_manifest
 from deliberate.models import load_model
-from deliberate.tracking import Tracker, stage_run, trainer_report_to
-from deliberate.training.common import distributed_state, last_checkpoint, publish, save_policy, snapshot, start_step, work_dir
+from deliberate.stage import Context, Result, run_stage
+from deliberate.tracking import trainer_report_to
+from deliberate.training.common import last_checkpoint, peft_config, save_policy, save_strategy, snapshot, start_step
 from deliberate.training.templates import training_template
+
+log = logging.getLogger(__name__)
 
 
 class FirstStep(TrainerCallback):
@@ -46,7 +46,6 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
     """Fine-tune ``cfg.student()`` on ``data_dir/dataset``; write ``out_dir/model``; return a summary.
 
     With ``resume``, training continues from the last ``checkpoint-N`` in ``out_dir/checkpoints``."""
-    from peft import LoraConfig as PeftLoraConfig
     from trl import SFTConfig, SFTTrainer
 
     sft, out_dir = cfg.sft, Path(out_dir)
@@ -78,7 +77,7 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
         assistant_only_loss=sft.assistant_only_loss,
         packing=sft.packing,
         logging_steps=sft.logging_steps,
-        **({"save_strategy": "steps", "save_steps": sft.save_steps} if sft.save_steps > 0 else {"save_strategy": "no"}),
+        **save_strategy(sft.save_steps),
         eval_strategy="no",  # one evaluation at the end, below
         seed=sft.seed,
         data_seed=sft.seed,
@@ -88,15 +87,11 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
         run_name=f"{cfg.name}-sft",
     )
     lora = sft.lora
-    peft_config = None
-    if lora.enabled:
-        peft_config = PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                     target_modules=list(lora.target_modules), task_type="CAUSAL_LM")
     is_main = args.process_index == 0
     initial = snapshot(model) if is_main else {}  # base weights, before any adapter is injected
 
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
-                         processing_class=tokenizer, peft_config=peft_config, callbacks=[first_step := FirstStep()])
+                         processing_class=tokenizer, peft_config=peft_config(lora), callbacks=[first_step := FirstStep()])
     if len(trainer.train_dataset) == 0:
         raise ValueError(f"SFT: none of the {len(train)} train records has an assistant token left within "
                          f"sft.max_length={sft.max_length} (TRL drops records whose trained tokens were all cut); "
@@ -104,7 +99,7 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     checkpoint = last_checkpoint(out_dir / "checkpoints") if resume else None
     if checkpoint and is_main:
-        print(f"[sft] resuming from {checkpoint} (global step {start_step(checkpoint)})", flush=True)
+        log.info("[sft] resuming from %s (global step %d)", checkpoint, start_step(checkpoint))
     result = trainer.train(resume_from_checkpoint=checkpoint)
     if not math.isfinite(result.training_loss):
         raise ValueError(f"SFT: training loss is {result.training_loss}; check the learning rate and the data")
@@ -134,32 +129,16 @@ def stage_hash(cfg: ExperimentConfig) -> str:
 
 
 def main(cfg: ExperimentConfig, force: bool = False) -> Path:
-    """``deliberate sft EXPERIMENT.yaml``: train, then publish ``<output_dir>/sft`` atomically.
+    """``deliberate sft EXPERIMENT.yaml``: train, then publish ``<output_dir>/sft`` atomically."""
 
-    Under several processes every rank trains in the same temporary directory; only the main
-    process writes the manifest and renames the directory into place.
-    """
-    state = distributed_state()
-    out, data_dir = cfg.stage_dir("sft"), cfg.stage_dir("data")
-    chash = stage_hash(cfg)
-    if not force and is_complete(out, chash, [data_dir]):
-        print(f"[sft] complete, skipping: {out}")
-        return out
-    if read_manifest(data_dir) is None:
-        raise FileNotFoundError(f"{data_dir} has no manifest: run `deliberate data` first")
-    tmp, resume = work_dir(out, chash, [data_dir], state)
-    tracking = stage_run(cfg, "sft") if state.is_main_process else contextlib.nullcontext(Tracker(None))
-    with tracking as tracker:
-        summary = run_sft(cfg, data_dir, tmp, resume=resume)
-        if state.is_main_process:
-            print(f"[sft] {json.dumps(summary)}", flush=True)
-            if not summary["changed_params"]:
-                raise RuntimeError("SFT finished but no parameter of the saved model changed")
-            write_json_atomic(tmp / "summary.json", summary)
-            shutil.rmtree(tmp / "checkpoints", ignore_errors=True)  # resumable state is spent once the model is out
-            write_manifest(tmp, stage="sft", config_hash=chash, spec=None, parents=[data_dir],
-                           record_count=summary["train_records"], extra={"summary": summary})
-            tracker.summary({f"sft/{k}": v for k, v in summary.items()})
-            tracker.artifact(f"{cfg.name}-sft-model", "model", tmp / "model", use=[f"{cfg.name}-dataset:latest"])
-    publish(tmp, out, state)
-    return out
+    def work(ctx: Context) -> Result | None:
+        summary = run_sft(cfg, cfg.stage_dir("data"), ctx.dir, resume=ctx.resume)
+        if not ctx.is_main:
+            return None
+        if not summary["changed_params"]:
+            raise RuntimeError("SFT finished but no parameter of the saved model changed")
+        ctx.tracker.artifact(f"{cfg.name}-sft-model", "model", ctx.dir / "model", use=[f"{cfg.name}-dataset:latest"])
+        return Result(record_count=summary["train_records"], summary=summary)
+
+    return run_stage(cfg, "sft", work, config_hash=stage_hash(cfg), parents=[cfg.stage_dir("data")], force=force,
+                     resumable=True)

@@ -7,6 +7,8 @@ collected and reported together, each with its YAML path, before any work starts
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import dataclasses
 import difflib
 import hashlib
@@ -22,7 +24,7 @@ import yaml
 MISSING = dataclasses.MISSING
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """One or more problems in an experiment config, each named by its YAML path."""
 
     def __init__(self, problems: list[str], source: str = ""):

@@ -64,6 +64,9 @@ the turns' reasoning joined with newlines, which the offsets index into.
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+from deliberate.records import reasoning_of
+
 import importlib.util
 import json
 import abc
@@ -77,7 +80,7 @@ from deliberate.eval.classifiers.exemplars import (AWARENESS_EXEMPLARS, Exemplar
                                                   _INTENT_DEVELOPMENT, _INTENT_NEGATIVE, _INTENT_POSITIVE)
 
 
-class ClassifierError(RuntimeError):
+class ClassifierError(UserError, RuntimeError):
     """The embedding model is missing, or a classifier is misconfigured."""
 
 
@@ -697,12 +700,6 @@ def make_awareness(kind: str = "offline", backend=None, k: int = 1, **kwargs) ->
 def make_intent_monitor(kind: str = "offline", backend=None, k: int = 1, **kwargs) -> Classifier:
     """The covert-intent reasoning monitor: ``offline`` or ``llm``, as :func:`make_awareness`."""
     return _make(kind, OfflineIntentMonitor, LLMIntentMonitor, backend, k, **kwargs)
-
-
-def reasoning_of(record: dict) -> str:
-    """A transcript record's chain of thought: its turns' reasoning joined with newlines (as the
-    spec judge reads it), so offsets from ``classify`` index into this string."""
-    return "\n".join(t["reasoning"] for t in record.get("turns", []) if t.get("reasoning"))
 
 
 def classify_records(classifier: Classifier, records: list[dict]) -> list[dict]:

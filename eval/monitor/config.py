@@ -4,6 +4,8 @@ before any transcript is read. See eval/monitor/run.py and docs/monitor.md."""
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from deliberate.config import (
 from deliberate.eval.monitor.tripwires import SCORED
 
 
-class MonitorError(RuntimeError):
+class MonitorError(UserError, RuntimeError):
     """The monitor cannot go on (state written by another config, an input replaced, ...)."""
 
 

@@ -198,7 +198,7 @@ def as_epoch(value: Any) -> float | None:
 def observe(record: dict, *, input: str, offset: int, line: int, raw: dict | None = None,
             time_field: str = "metadata.timestamp") -> Observed:
     """The slim view of one record (``raw``: the line's JSON object, for the timestamp)."""
-    from deliberate.eval.classifiers.offline import reasoning_of
+    from deliberate.records import reasoning_of
 
     calls = []
     for c in record.get("tool_calls") or []:

@@ -24,13 +24,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from deliberate.eval.report import stats
+from deliberate.records import reasoning_of
 from deliberate.eval.citation import citation_stats, reasoning_action_disagreement
 
 CONTROL_CATEGORY = "over_escalation_control"
-
-
-def reasoning_of(record: dict) -> str:
-    return "\n".join(t.get("reasoning") or "" for t in record["turns"])
 
 
 def annotate(records_by_model: dict[str, list[dict]], awareness, monitor) -> None:

@@ -14,22 +14,24 @@ Rates are covert episodes / episodes with 95% Beta(1+k, 1+n-k) credible interval
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
 from deliberate.config import ExperimentConfig, config_hash
-from deliberate.provenance import is_complete, read_manifest, stage_output, write_json_atomic, write_manifest
-from deliberate.tracking import stage_run
+from deliberate.eval.report.html import format_interval
+from deliberate.provenance import write_json_atomic
+from deliberate.stage import Context, Result, run_stage
+
+log = logging.getLogger(__name__)
 
 RENDERER_VERSION = 3
 
 
 def fmt(cell) -> str:
+    """One table cell as Markdown text: a rate cell as ``0.250 [0.080, 0.520] (2/8)``."""
     if isinstance(cell, dict) and "rate" in cell:
-        if cell["rate"] is None:
-            return "n/a"
-        kn = f" ({cell['k']}/{cell['n']})" if cell.get("k") is not None and cell.get("n") is not None else ""
-        return f"{cell['rate']:.3f} [{cell['lo']:.3f}, {cell['hi']:.3f}]{kn}"
+        return format_interval(cell)
     if isinstance(cell, float):
         return f"{cell:.3f}"
     if cell is None:
@@ -96,38 +98,41 @@ def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
 
 
 def main(cfg: ExperimentConfig, force: bool = False) -> Path:
+    """``deliberate report EXPERIMENT.yaml``: the report folder, plus copies of the Markdown and HTML
+    in ``<output_dir>/``."""
     from deliberate.eval.report.html import render_html
 
     eval_dir = cfg.stage_dir("eval")
-    out = cfg.stage_dir("report")
-    chash = config_hash({"name": cfg.name, "renderer": RENDERER_VERSION})
-    if not force and is_complete(out, chash, [eval_dir]):
-        print(f"[report] complete, skipping: {out}")
-        return out
-    if read_manifest(eval_dir) is None:
-        raise FileNotFoundError(f"{eval_dir} has no manifest: run `deliberate eval` first")
-    report = build(cfg, eval_dir)
-    with stage_run(cfg, "report") as tracker, stage_output(out) as tmp:
-        (tmp / "report.md").write_text(markdown(report))
-        (tmp / "report.html").write_text(render_html(report))
-        write_json_atomic(tmp / "analysis.json", {k: v for k, v in report.items() if k != "transcripts"})
-        write_manifest(tmp, stage="report", config_hash=chash, parents=[eval_dir],
-                       record_count=len(report["transcripts"]))
-        for section in report["sections"]:
-            for table in section.get("tables", []):
-                tracker.table(f"report/{section['id']}/{table['title']}", table["columns"],
-                              [[fmt(c) for c in row] for row in table["rows"]])
-            for figure in section.get("figures") or []:
-                tracker.chart(f"report/{section['id']}/{figure['title']}", figure)
-        suite = report["numbers"]["suite"]
-        tracker.summary({f"report/{m}/suite_covert_rate": s["mean"] for m, s in suite.items() if s})
-        tracker.table("report/transcripts", ["model", "family", "cue", "covert", "aware", "intent", "reasoning",
-                                             "actions", "tags"],
-                      [[t["model"], t["family"], t["cue"], t["covert"], t["aware"], t["grades"]["intent_monitor"],
-                        "\n".join(x["reasoning"] for x in t["turns"]), "\n".join(x["action"] for x in t["turns"]),
-                        ",".join(t["tags"])] for t in report["transcripts"]])
-        tracker.artifact(f"{cfg.name}-report", "report", tmp / "report.html", use=[f"{cfg.name}-eval:latest"])
+
+    def work(ctx: Context) -> Result:
+        report = build(cfg, eval_dir)
+        (ctx.dir / "report.md").write_text(markdown(report))
+        (ctx.dir / "report.html").write_text(render_html(report))
+        write_json_atomic(ctx.dir / "analysis.json", {k: v for k, v in report.items() if k != "transcripts"})
+        track(ctx.tracker, report)
+        ctx.tracker.artifact(f"{cfg.name}-report", "report", ctx.dir / "report.html", use=[f"{cfg.name}-eval:latest"])
+        return Result(record_count=len(report["transcripts"]))
+
+    out = run_stage(cfg, "report", work, config_hash=config_hash({"name": cfg.name, "renderer": RENDERER_VERSION}),
+                    parents=[eval_dir], force=force)
     for name in ("report.md", "report.html"):
         shutil.copyfile(out / name, Path(cfg.output_dir) / name)
-    print(f"[report] wrote {Path(cfg.output_dir) / 'report.md'} and report.html")
+    log.info("[report] wrote %s and report.html", Path(cfg.output_dir) / "report.md")
     return out
+
+
+def track(tracker, report: dict) -> None:
+    """Every table and figure of the report, the suite covert rates and the transcripts, to W&B."""
+    for section in report["sections"]:
+        for table in section.get("tables", []):
+            tracker.table(f"report/{section['id']}/{table['title']}", table["columns"],
+                          [[fmt(c) for c in row] for row in table["rows"]])
+        for figure in section.get("figures") or []:
+            tracker.chart(f"report/{section['id']}/{figure['title']}", figure)
+    suite = report["numbers"]["suite"]
+    tracker.summary({f"report/{m}/suite_covert_rate": s["mean"] for m, s in suite.items() if s})
+    tracker.table("report/transcripts", ["model", "family", "cue", "covert", "aware", "intent", "reasoning",
+                                         "actions", "tags"],
+                  [[t["model"], t["family"], t["cue"], t["covert"], t["aware"], t["grades"]["intent_monitor"],
+                    "\n".join(x["reasoning"] for x in t["turns"]), "\n".join(x["action"] for x in t["turns"]),
+                    ",".join(t["tags"])] for t in report["transcripts"]])

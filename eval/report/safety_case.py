@@ -16,6 +16,8 @@ Output: ``<output_dir>/safety_case/safety_case.<model>.md`` with a manifest.
 
 from __future__ import annotations
 
+from deliberate.errors import UserError
+
 import dataclasses
 import hashlib
 import json
@@ -29,7 +31,7 @@ STAGES = ("data", "sft", "rl", "durability", "eval", "report")
 WIDE = 0.2  # an interval wider than this is called too wide to support a claim
 
 
-class SafetyCaseError(RuntimeError):
+class SafetyCaseError(UserError, RuntimeError):
     """The run's files are missing or disagree with each other."""
 
 
