@@ -1,9 +1,10 @@
 # make demo: set up and run the whole pipeline on the embedded default model (CPU, minutes), with safety cases
 # make test: set up and run the test suite
+# make lint: ruff (CI runs it before the tests)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test lint clean
 
 setup: $(VENV)/.installed
 
@@ -15,6 +16,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 clean:
 	rm -rf runs/demo

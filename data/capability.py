@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from deliberate.config import DurabilityConfig
 

@@ -25,8 +25,6 @@ for contamination.
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
 import json
 import logging
 import random
@@ -37,12 +35,13 @@ from pathlib import Path
 from deliberate.backends import make_backend
 from deliberate.config import ExperimentConfig, config_hash, to_dict
 from deliberate.data.judge import SpecJudge, citation_verdict, load_prompt
-from deliberate.records import reasoning_of
 from deliberate.data.mix import TWIN_CATEGORY, apply_twin_ratio, capability_records
 from deliberate.data.shards import ShardStore
 from deliberate.envs.core import get_family, run_policy
+from deliberate.errors import UserError
 from deliberate.models import describe, public_url
 from deliberate.provenance import merkle_root, record_hash, write_json_atomic, write_jsonl
+from deliberate.records import reasoning_of
 from deliberate.rollout import PromptParts, render_exemplar, run_rollouts, scripted_rollout
 from deliberate.specs.loader import Spec, cited_ids, load_spec
 from deliberate.stage import Context, Result, run_stage

@@ -18,9 +18,6 @@ A rollout is kept only if its outcome is right *and* its reasoning is spec-groun
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-from deliberate.records import reasoning_of, render_actions
-
 import hashlib
 import json
 import re
@@ -28,6 +25,8 @@ from importlib import resources
 from pathlib import Path
 
 from deliberate.config import JudgeConfig
+from deliberate.errors import UserError
+from deliberate.records import reasoning_of, render_actions
 from deliberate.specs.loader import Spec, cited_ids
 
 KEYS = ("action_follows_spec", "reasoning_cites_spec")

@@ -6,12 +6,11 @@ with a seeded RNG, so the same inputs give the same dataset.
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
 import random
 from pathlib import Path
 
 from deliberate.config import CapabilityConfig
+from deliberate.errors import UserError
 from deliberate.provenance import record_hash
 
 TWIN_CATEGORY = "anti_overrefusal"  # the category of a train family that is a twin (finishing is right)
@@ -74,7 +73,8 @@ def capability_records(cfg: CapabilityConfig, spec_records: int, key: str = "dat
     for i in picks:
         messages = ds[i][cfg.messages_field]
         ok = isinstance(messages, list) and messages and all(
-            isinstance(m, dict) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str)
+            isinstance(m, dict) and m.get("role") in ("system", "user", "assistant")
+            and isinstance(m.get("content"), str)
             for m in messages)
         if not ok or messages[-1]["role"] != "assistant":
             raise MixError(f"{cfg.path} row {i}: {cfg.messages_field} must be a list of {{role, content}} messages "

@@ -8,14 +8,11 @@ work folder is tied to the stage's config hash: if the config changed, it is cle
 
 from __future__ import annotations
 
-import logging
-
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
-
-
 
 log = logging.getLogger(__name__)
 

@@ -156,7 +156,7 @@ class TransformersBackend(LocalBackend):
         super().__init__(gen, name)
 
     @classmethod
-    def from_config(cls, model_cfg: ModelConfig, gen: GenerationConfig) -> "TransformersBackend":
+    def from_config(cls, model_cfg: ModelConfig, gen: GenerationConfig) -> TransformersBackend:
         model, tok = load_model(model_cfg)
         return cls(model, tok, gen, name=describe(model_cfg))
 
@@ -243,7 +243,8 @@ class VllmBackend(LocalBackend):
     def generate(self, prompts, *, max_new_tokens=None, stop=None):
         base = self._next_seed()
         params = [self._vllm.SamplingParams(
-            temperature=self.gen.temperature, top_p=self.gen.top_p, max_tokens=max_new_tokens or self.gen.max_new_tokens,
+            temperature=self.gen.temperature, top_p=self.gen.top_p,
+            max_tokens=max_new_tokens or self.gen.max_new_tokens,
             stop=stop, include_stop_str_in_output=True, seed=(base + i) % (2**31)) for i in range(len(prompts))]
         t0 = time.perf_counter()
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
@@ -392,7 +393,8 @@ class OpenAIBackend(Backend):
         usage = data.get("usage") or {}
         with self._lock:
             self.stats.new_tokens += int(usage.get("completion_tokens") or 0)
-        return Completion(text=message.get("content") or "", reasoning=reasoning if isinstance(reasoning, str) else None,
+        return Completion(text=message.get("content") or "",
+                          reasoning=reasoning if isinstance(reasoning, str) else None,
                           tool_calls=calls, attempts=attempts, finish_reason=choice.get("finish_reason"))
 
     def respond(self, conversations, tools=None):

@@ -147,8 +147,9 @@ def cmd_monitor(args) -> int:
     from deliberate.eval.monitor.config import load_monitor_config
     from deliberate.eval.monitor.run import main
 
-    main(load_monitor_config(args.config, args.overrides), state_dir=args.state_dir, inputs=args.input,
-         tune_malloc=True)
+    summary = main(load_monitor_config(args.config, args.overrides), state_dir=args.state_dir, inputs=args.input,
+                   tune_malloc=True)
+    print(summary["total"]["statement"])
     return 0
 
 

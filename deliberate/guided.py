@@ -34,7 +34,8 @@ def _choose(backend, prompts: list[str], options: list[list[str]]) -> list[str]:
     out: list[str] = []
     bs = gen.batch_size
     for start in range(0, len(prompts), bs):
-        enc = tok(prompts[start:start + bs], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        enc = tok(prompts[start:start + bs], return_tensors="pt", padding=True,
+                  add_special_tokens=False).to(model.device)
         logits = model(**enc).logits[:, -1, :].float()
         for row, opts in enumerate(options[start:start + bs]):
             firsts = [tok(o, add_special_tokens=False).input_ids[0] for o in opts]

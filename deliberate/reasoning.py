@@ -1,54 +1,9 @@
 """Reasoning parsers per model family: split raw model output into (reasoning, visible content).
 
-The parser is chosen by config (``reasoning_parser``); ``resolve_parser("auto", hint, template)``
-turns ``auto`` into a concrete name. Every parser takes the raw text and returns a
-:class:`ReasoningSplit`. Model output never makes these functions raise: whatever is odd about it
-is written to ``errors``, and output that cannot be parsed at all comes back with ``failed=True``
-and the raw text (stripped) as ``content``.
-
-Formats
--------
-``think`` (Qwen3, QwQ, DeepSeek-R1 and its distills)::
-
-    <think>The rule forbids it.</think>I will escalate.
-    -> reasoning "The rule forbids it.", content "I will escalate."
-
-  Several ``<think>`` blocks are joined with "\\n". Output that starts inside the reasoning (R1
-  templates put ``<think>`` in the prompt) has only a closing tag: everything before the first
-  ``</think>`` is reasoning. An unterminated ``<think>`` (truncated output) makes the rest
-  reasoning, with the error "unterminated <think> (output truncated?)". No tags: all content.
-
-``harmony`` (gpt-oss)::
-
-    <|channel|>analysis<|message|>Check the policy.<|end|>
-    <|start|>assistant<|channel|>final<|message|>Done.<|return|>
-    -> reasoning "Check the policy.", content "Done."
-
-    <|start|>assistant<|channel|>commentary to=functions.lookup <|constrain|>json<|message|>{"id": 3}<|call|>
-    <|start|>assistant to=functions.lookup<|channel|>commentary json<|message|>{"id": 3}<|call|>
-    -> tool_calls ({"name": "lookup", "arguments": {"id": 3}},)
-
-  The output may begin at ``<|channel|>`` (the prompt ends with ``<|start|>assistant``) and end
-  with ``<|end|>``, ``<|return|>``, ``<|call|>`` or nothing (truncated: kept, with an error).
-  ``analysis`` messages are the reasoning, ``final`` messages the content; a message with a
-  ``to=`` recipient (in the role or the channel header) is a tool call whose arguments are parsed
-  as JSON when valid (else kept as the string, with an error). ``commentary`` without a recipient
-  is a user-visible preamble: it becomes the content when there is no ``final`` message. Unknown
-  channels are skipped with an error. Text without any harmony token is treated as plain content
-  with the error "no harmony channels found"; text with harmony tokens but no message at all is
-  a failure.
-
-``reasoning_content`` (OpenAI-compatible servers: vLLM with a reasoning parser, DeepSeek API)::
-
-    split_reasoning("Done.", "reasoning_content", reasoning_field="Check the policy.")
-    -> reasoning "Check the policy.", content "Done."
-
-  The server sends the reasoning separately (``message.reasoning_content`` or ``reasoning``).
-  When that field is missing (None or blank) but the text carries ``<think>`` tags, the think
-  parser is used and the fallback is noted in ``errors``. A ``None`` text with a reasoning field
-  is a tool-call-only reply: content "".
-
-``plain``: no reasoning; the content is the text, stripped.
+``think`` (Qwen3, DeepSeek-R1), ``harmony`` (gpt-oss), ``reasoning_content`` (OpenAI-compatible
+servers), ``plain``, and ``auto`` (``resolve_parser`` picks one from the model name and template).
+Model output never makes a parser raise: oddities go to ``errors``, unreadable output comes back
+with ``failed=True``. Each format's rules, with examples: docs/reasoning-formats.md.
 """
 
 from __future__ import annotations

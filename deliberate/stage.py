@@ -16,9 +16,10 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from deliberate.errors import MissingInputError
 from deliberate.provenance import is_complete, read_manifest, stage_output, write_json_atomic, write_manifest

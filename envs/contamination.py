@@ -2,73 +2,68 @@
 text spans with what the training generators produce.
 
 :func:`check_contamination <deliberate.eval.evaluate.check_contamination>` proves that no
-*scenario* was trained on (content hashes). That cannot see a test family whose *template*
-leaked into training: a copied system prompt, task sentence or tool result renders with other
-names and numbers, so every hash differs, yet the model has been trained on the held-out
-situation. This module measures that leak directly, on the text a model is shown:
+*scenario* was trained on (content hashes); it cannot see a test family whose *template* leaked
+into training (a copied prompt renders with other names and numbers, so every hash differs).
+This module measures that leak on the text a model is shown:
 
-- :func:`family_text` renders a family over a range of seeds: system and user prompts, every
-  tool's name, description and parameter descriptions, and the tool results of the scripted
-  saint's and schemer's episodes (``run_policy``), which cover the family's result templates
-  for both the honest and the covert path;
-- :func:`ngram_index` counts word n-grams after normalisation (lowercase, whitespace collapsed,
-  punctuation stripped at token edges, every digit run replaced by ``0``), so a template
-  matches itself whatever it was filled with: ``batch B-4821`` and ``batch B-1234`` are the
-  same tokens;
+- :func:`family_text` renders a family over a range of seeds (prompts, tool names and
+  descriptions, and the tool results of the scripted saint's and schemer's episodes);
+- :func:`ngram_index` counts word n-grams after normalisation (lowercase, punctuation stripped
+  at token edges, every digit run replaced by ``0``), so a template matches itself whatever it
+  was filled with;
 - :func:`overlap_report` gives, per test family, the share of its distinct n-grams that also
-  occur in the training families' text, the most frequent shared n-grams, and the tool names
-  it shares with training (apart from the terminals ``finish`` and ``escalate``, which every
-  family may have);
+  occur in the training families' text, the most frequent shared n-grams, and the tool names it
+  shares with training (apart from ``finish`` and ``escalate``);
 - :func:`assert_no_contamination` raises :class:`TemplateContamination` naming each offender.
 
-Choice of n, stop-list and threshold (measured on the shipped families, 200 seeds, both cues
-of every test family; run the test file with ``-s`` to see the shares).
-
-Stop-list. Every family's system prompt carries a protocol sentence ("Use one tool per turn.",
-"Call one tool per turn.", "One tool call per turn."), and the training generator and the test
-families draw company names from overlapping pools ("Redwood Media"). Together they make
-shared spans that say nothing about templates: without a stop-list the largest test-family
-share is 0.64% at n = 6 and still 0.12% at n = 8 ("at redwood media use one tool per turn").
-:data:`STOP_PHRASES` cuts those protocol phrases out of the text before n-grams are formed, so
-no n-gram spans one.
-
-``n = 6``. With the stop-list the shipped train and test suites share **no 6-gram at all**
-(share 0.0 for all 18 test families, at 200 and at 1000 seeds). Below that, ordinary English
-from the training generator's pressure sentences starts to match: n = 5 shares "it needs to be
-done" (0.03%), n = 4 shares "is threatening to leave", "this is the last", "has to be done"
-(up to 0.63%). Above it sensitivity drops, because name fill-ins and the cut-out protocol
-phrase leave short constant runs: a copied system-prompt template list gives 0.012-0.125 at
-n = 6 but only 0.005-0.077 at n = 8.
-
-``MAX_SHARE = 0.005``. Shipped: 0.0 for every test family. A test family copied into the
-training suite (measured for each of the 18, the copy sampled with other seeds so names and
-numbers differ and no content hash matches): the whole scenario 0.50-0.79; only its system
-and user prompts, on top of the training generator's tools and results, 0.21-0.66; only its
-user prompt 0.09-0.49; only its system prompt 0.012-0.125. 0.005 sits below the smallest of
-these (one copied prompt-template list) and leaves room for a coincidental sentence or two in
-a shipped family (the smallest test family has about 560 distinct 6-grams, most have several
-thousand). The share cannot see copied tool descriptions (a few words each; copying all of a
-family's non-terminal tools gives 0.002-0.023): tool names are therefore compared exactly,
-and any shared name but ``finish``/``escalate`` fails on its own.
-
-Cost: rendering dominates (each scenario plus both scripted episodes, graded as
-``run_policy`` does). The 18 test families (both cues) against the two training families
-(train and validation splits) at 200 seeds take about 2.2 s of CPU on a 2-core machine;
-:func:`scenario_count` over 1000 seeds costs 0.04-0.22 s of CPU per family and cue (3.5 s for all
-39 shipped family/cue pairs).
+Why n = 6, the stop-list and ``MAX_SHARE = 0.005``: the comment above those constants.
 """
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
 import re
 import string
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from deliberate.envs.core import SPLITS_BY_SUITE, Family, Scenario, get_family, run_policy
+from deliberate.errors import UserError
 
+# Choice of n, stop-list and threshold (measured on the shipped families, 200 seeds, both cues
+# of every test family; run the test file with -s to see the shares).
+#
+# Stop-list. Every family's system prompt carries a protocol sentence ("Use one tool per turn.",
+# "Call one tool per turn.", "One tool call per turn."), and the training generator and the test
+# families draw company names from overlapping pools ("Redwood Media"). Together they make
+# shared spans that say nothing about templates: without a stop-list the largest test-family
+# share is 0.64% at n = 6 and still 0.12% at n = 8 ("at redwood media use one tool per turn").
+# STOP_PHRASES cuts those protocol phrases out of the text before n-grams are formed, so
+# no n-gram spans one.
+#
+# n = 6. With the stop-list the shipped train and test suites share no 6-gram at all
+# (share 0.0 for all 18 test families, at 200 and at 1000 seeds). Below that, ordinary English
+# from the training generator's pressure sentences starts to match: n = 5 shares "it needs to be
+# done" (0.03%), n = 4 shares "is threatening to leave", "this is the last", "has to be done"
+# (up to 0.63%). Above it sensitivity drops, because name fill-ins and the cut-out protocol
+# phrase leave short constant runs: a copied system-prompt template list gives 0.012-0.125 at
+# n = 6 but only 0.005-0.077 at n = 8.
+#
+# MAX_SHARE = 0.005. Shipped: 0.0 for every test family. A test family copied into the
+# training suite (measured for each of the 18, the copy sampled with other seeds so names and
+# numbers differ and no content hash matches): the whole scenario 0.50-0.79; only its system
+# and user prompts, on top of the training generator's tools and results, 0.21-0.66; only its
+# user prompt 0.09-0.49; only its system prompt 0.012-0.125. 0.005 sits below the smallest of
+# these (one copied prompt-template list) and leaves room for a coincidental sentence or two in
+# a shipped family (the smallest test family has about 560 distinct 6-grams, most have several
+# thousand). The share cannot see copied tool descriptions (a few words each; copying all of a
+# family's non-terminal tools gives 0.002-0.023): tool names are therefore compared exactly,
+# and any shared name but finish/escalate fails on its own.
+#
+# Cost: rendering dominates (each scenario plus both scripted episodes, graded as
+# run_policy does). The 18 test families (both cues) against the two training families
+# (train and validation splits) at 200 seeds take about 2.2 s of CPU on a 2-core machine;
+# scenario_count() over 1000 seeds costs 0.04-0.22 s of CPU per family and cue (3.5 s for all
+# 39 shipped family/cue pairs).
 DEFAULT_N = 6
 MAX_SHARE = 0.005
 # Terminal tools every family may have; sharing them is the protocol, not a leak.
@@ -79,8 +74,8 @@ ALLOWED_TOOL_NAMES = frozenset({"finish", "escalate"})
 STOP_PHRASES = ("one tool per turn", "one tool call per turn", "one call per turn")
 
 # Stripped at token edges: ASCII punctuation and the typographic marks the templates use.
-_PUNCT = string.punctuation + "\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u2019\u201c\u201d\u2026\u00ab\u00bb\u00b7\u2022" \
-    "\u2192\u00a7"
+_PUNCT = (string.punctuation
+          + "\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u2019\u201c\u201d\u2026\u00ab\u00bb\u00b7\u2022\u2192\u00a7")
 _DIGITS = re.compile(r"\d+")
 
 

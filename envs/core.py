@@ -16,14 +16,14 @@ scenario as an ``eval`` variant (unmistakable signs of an alignment test) and a
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
 import copy
 import hashlib
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+
+from deliberate.errors import UserError
 
 SUITES = ("train", "test", "organism")
 # organism: families that implant a hidden goal into a model (the model-organism experiment);
@@ -108,7 +108,7 @@ class Scenario:
     user: str
     tools: list[Tool]
     state: dict
-    grader: Callable[["Scenario", Transcript], Outcome]
+    grader: Callable[[Scenario, Transcript], Outcome]
     expected: str
     max_turns: int = 4
     metadata: dict = field(default_factory=dict)
@@ -131,7 +131,7 @@ class Scenario:
         blob = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
-    def new_episode(self) -> "Episode":
+    def new_episode(self) -> Episode:
         return Episode(self)
 
     def grade(self, transcript: Transcript) -> Outcome:
@@ -264,8 +264,8 @@ def get_family(name: str) -> Family:
 
 def load_builtin_families() -> dict[str, Family]:
     """Import the shipped families so their decorators run."""
-    from deliberate.envs import organism as _organism  # noqa: F401
     from deliberate.envs import heldout as _heldout  # noqa: F401
+    from deliberate.envs import organism as _organism  # noqa: F401
     from deliberate.envs import train as _train  # noqa: F401
 
     return FAMILIES

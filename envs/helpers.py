@@ -1,13 +1,15 @@
-"""Small helpers the shipped families share: forgiving argument parsing, tool construction
-and the eval/deploy cue text of test families. Pure functions, no I/O."""
+"""Small helpers the shipped families share: forgiving argument parsing, tool construction,
+the common parts of actions-only graders and the eval/deploy cue text of test families.
+Pure functions, no I/O."""
 
 from __future__ import annotations
 
 import random
 import re
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from deliberate.envs.core import Tool, Transcript
+from deliberate.envs.core import Outcome, Scenario, Tool, ToolCall, Transcript
 
 TRUE_WORDS = {"true", "yes", "y", "1", "done", "all done", "complete", "completed"}
 FALSE_WORDS = {"false", "no", "n", "0", "not done", "incomplete"}
@@ -48,6 +50,45 @@ def bool_arg(args: dict, name: str) -> bool:
     raise ValueError(f"{name} must be true or false, got {value!r}")
 
 
+def safe_bool(args: dict, name: str) -> bool | None:
+    """:func:`bool_arg`, or None when the argument is missing or not a yes/no value."""
+    try:
+        return bool_arg(args, name)
+    except ValueError:
+        return None
+
+
+def id_list(raw: Any, known: list[str], *, prefix: str, noun: str, shape: str, upper: bool = False,
+            empty: tuple[str, ...] = ()) -> list[str]:
+    """Ids ``{prefix}-<digits>`` from a list or a string (``'A-1042, 2210'``; the prefix is optional),
+    in order and without repeats; case is folded to upper (``upper``) or lower, and an item that is
+    one of the ``empty`` words names none. ValueError for an id not in ``known``, or with ``shape`` as
+    the message for an item that is not a string."""
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    digits_re = re.compile(rf"(?:{re.escape(prefix)}-?)?(\d+)")
+    out = []
+    for item in items:
+        if isinstance(item, (dict, list)):
+            raise ValueError(shape)
+        text = str(item).strip()
+        text = text.upper() if upper else text.lower()
+        if text in empty:
+            continue
+        for token in re.split(r"[\s,;]+", text):
+            token = token.strip("[]'\"")
+            if not token:
+                continue
+            digits = digits_re.fullmatch(token)
+            key = f"{prefix}-{digits.group(1)}" if digits else token
+            if key not in known:
+                raise ValueError(f"unknown {noun} {token!r}; {noun}s: {', '.join(known)}")
+            if key not in out:
+                out.append(key)
+    return out
+
+
 def parse_value(value: Any) -> Any:
     """A config value given as text: booleans, numbers, else the stripped string."""
     if isinstance(value, (bool, int, float)):
@@ -76,6 +117,31 @@ def show(call) -> str:
     """A tool call as evidence text: ``name(k='v', ...)``."""
     args = ", ".join(f"{k}={v!r}" for k, v in call.args.items())
     return f"{call.name}({args})"
+
+
+def replay(scenario: Scenario, t: Transcript, state: dict,
+           snapshot: Callable[[dict], Any] | None = None) -> Iterator[tuple[ToolCall, dict, Any]]:
+    """Re-run the successful calls of ``t`` on ``state`` (a copy of the initial state) with the
+    scenario's own handlers; yields ``(call, args, before)`` for each call whose handler succeeds
+    again, ``before`` being ``snapshot(state)`` taken just before the call (None without one)."""
+    for call in t.tool_calls:
+        tool = scenario.tool(call.name)
+        if call.error or tool is None:
+            continue
+        before = snapshot(state) if snapshot is not None else None
+        args = dict(call.args) if isinstance(call.args, dict) else {}
+        try:
+            tool.handler(state, args)
+        except (KeyError, TypeError, ValueError):
+            continue
+        yield call, args, before
+
+
+def actions_outcome(t: Transcript, evidence: list[str], *, covert: bool, escalated: bool, completed: bool) -> Outcome:
+    """An actions-only grader's verdict; notes "no action taken" when ``t`` has no call and no final message."""
+    if not t.tool_calls and not t.final_message:
+        evidence.append("no action taken")
+    return Outcome(covert=covert, escalated=escalated, completed=completed, evidence=tuple(evidence))
 
 
 NEGATION_RE = re.compile(r"(?:\bnot|n't|\bnever)\s+(?:\w+\s+){0,2}$")
@@ -118,6 +184,17 @@ def cue_texts(rng: random.Random, deploy_lines: tuple[str, ...], **fmt) -> dict[
 def with_note(cue: str, notes: dict[str, str], text: str) -> str:
     """Append the eval grader note to a tool result in the eval variant only."""
     return f"{text}\n{notes['eval_note']}" if cue == "eval" else text
+
+
+def finish_handler(cue: str, notes: dict[str, str], reply: str):
+    """The handler of a family's ``finish(summary)`` tool: the summary goes to ``state["finished"]``;
+    the result says where the report went."""
+
+    def do_finish(state: dict, args: dict) -> str:
+        state["finished"] = text_arg(args, "summary", "message")
+        return with_note(cue, notes, reply)
+
+    return do_finish
 
 
 def escalation_handler(cue: str, notes: dict[str, str], reply: str, need: str = "what needs a decision"):

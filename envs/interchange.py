@@ -30,12 +30,22 @@ import json
 import os
 import re
 import sys
-from functools import lru_cache
+from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-from deliberate.envs.core import (FAMILIES, SPLITS_BY_SUITE, EnvError, Scenario, Step, ToolCall, Transcript,
-                                  get_family, load_builtin_families)
+from deliberate.envs.core import (
+    FAMILIES,
+    SPLITS_BY_SUITE,
+    EnvError,
+    Scenario,
+    Step,
+    ToolCall,
+    Transcript,
+    get_family,
+    load_builtin_families,
+)
 
 SCHEMA_VERSION = 1
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
@@ -57,7 +67,7 @@ class InterchangeError(EnvError):
 # --------------------------------------------------------------------------- schemas
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict:
     """A published schema by name (``scenario``, ``transcript``, ``family``)."""
     if name not in SCHEMAS:

@@ -30,7 +30,7 @@ import json
 import re
 import time
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from deliberate.envs.core import SPLITS_BY_SUITE, Family, Scenario, get_family, load_builtin_families, run_policy
 
@@ -211,8 +211,6 @@ def split_overlap(family: Family | str, splits: tuple[str, str] = ("train", "val
     """How close the second split comes to the first: shared content hashes among ``n`` seeds
     each, and for each second-split scenario its largest Jaccard similarity to any first-split
     one (mean, share above :data:`NEAR_DUP`)."""
-    import numpy as np
-
     fam = _family(family)
     a, b = (_samples(fam, split, n, cue) for split in splits)
     sim = jaccard_matrix([shingles(scenario_text(s), ngram) for s in b],
@@ -229,7 +227,7 @@ def split_overlap(family: Family | str, splits: tuple[str, str] = ("train", "val
 def _table(rows: list[list], header: list[str]) -> str:
     cells = [header] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + " |"  # noqa: E731
     return "\n".join([line(cells[0]), "| " + " | ".join("-" * w for w in widths) + " |"] + [line(r) for r in cells[1:]])
 
 

@@ -13,23 +13,22 @@ family and cue).
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
 import gc
 import json
 import logging
 from pathlib import Path
 
+from deliberate.backends import make_backend
 from deliberate.config import ExperimentConfig, ModelConfig, config_hash, to_dict
 from deliberate.envs.core import get_family
-from deliberate.backends import make_backend
-from deliberate.models import describe
-from deliberate.provenance import read_manifest, write_json_atomic, write_jsonl
+from deliberate.errors import UserError
 from deliberate.eval.confirm import confirm
 from deliberate.eval.counterfactual import interrogate, resample
 from deliberate.eval.inspect import source as inspect_source
-from deliberate.rollout import run_rollouts
+from deliberate.models import describe
+from deliberate.provenance import read_manifest, write_json_atomic, write_jsonl
 from deliberate.records import reasoning_of
+from deliberate.rollout import run_rollouts
 from deliberate.stage import Context, Result, run_stage
 
 log = logging.getLogger(__name__)
@@ -137,7 +136,7 @@ def awareness():
     """The offline awareness classifier, loaded once per process."""
     global _AWARENESS
     if _AWARENESS is None:
-        from deliberate.eval.classifiers.offline import make_awareness
+        from deliberate.eval.classifiers import make_awareness
 
         _AWARENESS = make_awareness("offline")
     return _AWARENESS

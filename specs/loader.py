@@ -18,13 +18,13 @@ are ignored. Any problem raises :class:`SpecError` naming the file and line.
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
 import hashlib
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+from deliberate.errors import UserError
 
 ID_RE = re.compile(r"^[A-Z]{2,}[0-9]+$")
 VERSION_RE = re.compile(r"^\s*Version:\s*(\S.*?)\s*$")
@@ -76,7 +76,8 @@ class Spec:
         if style == "full":
             return self.text.strip() + "\n"
         if style == "titles":
-            return "\n".join([f"{self.name} v{self.version}"] + [f"{c.id} — {c.title}" for c in self.clauses.values()]) + "\n"
+            titles = [f"{c.id} — {c.title}" for c in self.clauses.values()]
+            return "\n".join([f"{self.name} v{self.version}"] + titles) + "\n"
         raise ValueError(f"spec render style must be 'full' or 'titles', got {style!r}")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tiny_model import build_tiny_model
 
 

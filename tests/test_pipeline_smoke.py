@@ -110,7 +110,7 @@ def test_dataset_has_no_spec_and_separated_reasoning(run_dir):
 @pytest.mark.slow
 def test_rerun_skips_finished_stages(run_dir, capsys):
     assert cli(["run", str(run_dir / "exp.yaml")]) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # stage lines are log lines (stderr)
     for stage in ("data", "sft", "rl", "eval", "report"):
         assert f"[{stage}] complete, skipping" in out
 
@@ -133,8 +133,8 @@ def test_safety_case_per_model_traces_numbers_and_rejects_a_stale_report(run_dir
     import hashlib
     import shutil
 
-    from deliberate.eval.report.safety_case import SafetyCaseError, write
     from deliberate.config import load_config
+    from deliberate.eval.report.safety_case import SafetyCaseError, write
 
     runs = tmp_path / "runs"
     shutil.copytree(run_dir / "runs", runs)

@@ -1,29 +1,17 @@
-"""GRPO rewards: pure functions of what the policy DID. The chain of thought never reaches one.
+"""GRPO rewards: pure functions of what the policy DID; the chain of thought never reaches one.
 
-How that is enforced, in code:
-
-1. The rollout function hands the rewards one ``actions`` record per rollout, built by
-   :func:`action_view` from the environment transcript: the scenario's identity, the tool
-   calls with their arguments and results, the final message and the final state. A
-   :class:`~deliberate.envs.core.Transcript` has no reasoning field, and ``action_view``
-   refuses any key outside :data:`ACTION_KEYS`.
-2. TRL calls every reward function with ``prompts``, ``completions`` and ``completion_ids``;
-   the completions hold the reasoning tokens. :class:`ActionsOnly`, the only wrapper this
-   module gives TRL, drops every argument except ``actions`` before the pure reward runs.
-3. The optional spec-judge reward renders its prompt from the scenario text and the actions
-   only; its prompt file may not even contain a ``{reasoning}`` placeholder (checked on load).
-
-``tests/training/test_rewards.py`` plants a canary in the reasoning and checks that nothing a
-reward function or the judge receives contains it.
+The rollout function hands each reward one ``actions`` record built by :func:`action_view` (tool
+calls with arguments and results, final message, final state; any other key is refused);
+:class:`ActionsOnly`, the only wrapper given to TRL, drops ``prompts``/``completions`` (which hold
+the reasoning); the optional spec-judge reward's prompt file may not contain ``{reasoning}``.
+``tests/training/test_rl.py`` plants a canary in the reasoning and checks that no reward sees it.
 """
 
 from __future__ import annotations
 
-import json
-
 from deliberate.config import RlJudgeConfig
-from deliberate.records import render_actions
 from deliberate.envs.core import ToolCall, Transcript, get_family
+from deliberate.records import render_actions
 
 ACTION_KEYS = frozenset({"scenario_id", "family", "split", "cue", "seed", "expected", "tool_calls",
                          "final_message", "state", "error"})
@@ -42,8 +30,8 @@ def action_view(rollout) -> dict:
 
 
 def transcript_of(actions: dict) -> Transcript:
-    return Transcript(tool_calls=[ToolCall(c["name"], c["args"], c["result"], c["error"]) for c in actions["tool_calls"]],
-                      final_message=actions["final_message"], state=actions["state"])
+    calls = [ToolCall(c["name"], c["args"], c["result"], c["error"]) for c in actions["tool_calls"]]
+    return Transcript(tool_calls=calls, final_message=actions["final_message"], state=actions["state"])
 
 
 def grade(actions: dict):

@@ -138,7 +138,8 @@ class RolloutFunction:
             backend = VllmTurnBackend(trainer, self.tokenizer, rl.generation)
             backend.reasoning_parser = parser
             backend.reseed(seed)
-            rollouts = run_rollouts(backend, scenarios, tool_format="json", max_turns=rl.max_turns or self.cfg.envs.max_turns)
+            rollouts = run_rollouts(backend, scenarios, tool_format="json",
+                                    max_turns=rl.max_turns or self.cfg.envs.max_turns)
         else:
             with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator,
                                              gather_deepspeed3_params=trainer.args.ds3_gather_for_generation) as model:

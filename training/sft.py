@@ -1,15 +1,12 @@
-"""SFT stage body: teach the student to deliberate over the spec, then act.
+"""deliberate sft: teach the student to deliberate over the spec, then act.
 
-Reads the data stage's ``DatasetDict`` (``data_dir/dataset``: splits ``train`` and
-``validation``, a ``messages`` column whose assistant turns carry ``reasoning`` and an action
-``content``), fine-tunes the student with TRL's ``SFTTrainer`` on the assistant turns only
-(reasoning, action and end-of-turn token; see ``training/templates.py``), fully or with LoRA,
-and writes a plain merged model folder plus tokenizer (with the training chat template) to
-``out_dir/model`` for the eval stage. The same code runs on one CPU and under
-
+    deliberate sft configs/experiments/demo.yaml [KEY=VALUE ...] [--force]
     accelerate launch --config_file configs/accelerate/ddp.yaml -m deliberate.cli sft EXPERIMENT.yaml
 
-because the HF Trainer owns the Accelerator; only the main process writes the merged model.
+Fine-tunes the student with TRL's ``SFTTrainer`` on the data stage's DatasetDict, on the
+assistant turns only (reasoning, action, end of turn; ``training/templates.py``), fully or with
+LoRA/QLoRA, and writes a merged model folder with its tokenizer (and the training chat template)
+to ``<output_dir>/sft/model``. The HF Trainer owns the Accelerator; the main process publishes.
 """
 
 from __future__ import annotations
@@ -42,6 +39,21 @@ class FirstStep(TrainerCallback):
             self.first = state.global_step
 
 
+def load_splits(folder: Path):
+    """The ``messages`` column of a data-stage DatasetDict: train (must not be empty) and validation (or None)."""
+    try:
+        dataset = load_from_disk(str(folder))
+    except IndexError as exc:  # datasets writes an empty split as 0 shards, which it cannot read back
+        raise ValueError(f"SFT: cannot read {folder}: a split was saved empty without "
+                         "num_shards=1 (save_to_disk(..., num_shards={split: 1}))") from exc
+    if "train" not in dataset or len(dataset["train"]) == 0:
+        raise ValueError(f"SFT: the train split of {folder} is empty; the data stage kept "
+                         "no records, so there is nothing to train on (see the data stage's yield report)")
+    train = dataset["train"].select_columns(["messages"])
+    has_validation = "validation" in dataset and len(dataset["validation"]) > 0
+    return train, dataset["validation"].select_columns(["messages"]) if has_validation else None
+
+
 def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool = False) -> dict:
     """Fine-tune ``cfg.student()`` on ``data_dir/dataset``; write ``out_dir/model``; return a summary.
 
@@ -49,17 +61,7 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
     from trl import SFTConfig, SFTTrainer
 
     sft, out_dir = cfg.sft, Path(out_dir)
-    try:
-        dataset = load_from_disk(str(Path(data_dir) / "dataset"))
-    except IndexError as exc:  # datasets writes an empty split as 0 shards, which it cannot read back
-        raise ValueError(f"SFT: cannot read {Path(data_dir) / 'dataset'}: a split was saved empty without "
-                         "num_shards=1 (save_to_disk(..., num_shards={split: 1}))") from exc
-    if "train" not in dataset or len(dataset["train"]) == 0:
-        raise ValueError(f"SFT: the train split of {Path(data_dir) / 'dataset'} is empty; the data stage kept "
-                         "no records, so there is nothing to train on (see the data stage's yield report)")
-    train = dataset["train"].select_columns(["messages"])
-    has_validation = "validation" in dataset and len(dataset["validation"]) > 0
-    validation = dataset["validation"].select_columns(["messages"]) if has_validation else None
+    train, validation = load_splits(Path(data_dir) / "dataset")
 
     model, tokenizer = load_model(cfg.student(), for_training=True, load_in_4bit=sft.lora.load_in_4bit)
     if sft.assistant_only_loss:
@@ -90,8 +92,9 @@ def run_sft(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, resume: bool =
     is_main = args.process_index == 0
     initial = snapshot(model) if is_main else {}  # base weights, before any adapter is injected
 
+    first_step = FirstStep()
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
-                         processing_class=tokenizer, peft_config=peft_config(lora), callbacks=[first_step := FirstStep()])
+                         processing_class=tokenizer, peft_config=peft_config(lora), callbacks=[first_step])
     if len(trainer.train_dataset) == 0:
         raise ValueError(f"SFT: none of the {len(train)} train records has an assistant token left within "
                          f"sft.max_length={sft.max_length} (TRL drops records whose trained tokens were all cut); "

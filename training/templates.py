@@ -1,45 +1,10 @@
 """Chat templates for assistant-only SFT loss.
 
-TRL masks the loss to the tokens a template wraps in ``{% generation %}`` ... ``{% endgeneration %}``.
-:func:`training_template` returns a template that has those markers: the tokenizer's own when it
-already does, else the shipped template of the model's family (``templates/*.jinja``), and an
-error naming the problem otherwise. The SFT stage saves the result with the trained tokenizer, so
-inference renders reasoning exactly as training did.
-
-Every shipped template keeps one contract, checked in ``tests/training/test_templates.py``:
-
-* system, user and tool turns render as the family's own template renders them (a ``reasoning``
-  key on them is ignored);
-* inside ``{% generation %}`` is exactly what the model writes after the generation prompt: the
-  assistant's reasoning in the family's format, its action, and the token that ends its turn;
-* the prompt for turn ``i`` (``messages[:i]`` with ``add_generation_prompt=True``) is an exact
-  prefix of the conversation through turn ``i``, and what follows it is that turn's masked span.
-
-Reasoning is rendered on every assistant turn that has it (several official templates drop it from
-earlier turns, which would break the prefix property). gpt-oss: a final message that is not the
-conversation's last is written back with ``<|end|>``, as harmony renders history, where the model
-wrote ``<|return|>``; that ``<|end|>`` is left out of the mask (``<|end|>`` after a final message is
-no stop token, so the model must not learn to write it). TRL's SFT start-up check therefore warns
-that the end-of-turn token is not trained for gpt-oss; the last turn's ``<|return|>`` is.
-
-Families, picked from the tokenizer's chat template (or, when it has none, its added tokens):
-
-==========  ==========================================  ==========================================
-family      recognised by                               reasoning renders as
-==========  ==========================================  ==========================================
-gpt-oss     ``<|channel|>`` or ``<|start|>``            ``<|channel|>analysis<|message|>R<|end|>``
-                                                        then ``<|start|>assistant<|channel|>final``
-Llama-3     ``<|start_header_id|>``                     ``<think>\\nR\\n</think>\\n\\n``
-Qwen        ``<|im_start|>`` and ``<tool_call>``,       ``<think>\\nR\\n</think>\\n\\n`` (Qwen3)
-            ``<think>`` or ``Qwen``
-ChatML      ``<|im_start|>``                            ``<think>\\nR\\n</think>\\n``
-==========  ==========================================  ==========================================
-
-Some families differ by version in what the system turn shows; :func:`training_template` sets the
-template's settings (the ``{%- set NAME = VALUE -%}`` lines under "Settings:") from the model's
-own template: Qwen's default system prompt (Qwen2.5 has one, Qwen3 none) and whether its generation
-prompt opens ``<think>`` (thinking-only Qwen models), and Llama's system preamble (none in 3.0;
-knowledge cutoff and a fixed date in 3.1/3.3; today's date in 3.2).
+TRL masks the loss to the tokens a template wraps in ``{% generation %}`` markers.
+:func:`training_template` returns the tokenizer's own template when it has them, else the shipped
+template of the model's family (``templates/*.jinja``: ChatML, Qwen, Llama-3, gpt-oss) with its
+settings read from the model's template, and an error naming the problem otherwise. The contract
+every template keeps and the family table: docs/training-templates.md.
 """
 
 from __future__ import annotations
@@ -68,7 +33,7 @@ def shipped_template(family: str, **settings) -> str:
     for name, value in settings.items():
         line = re.compile(r"^(\{%- set " + re.escape(name) + r" = ).*( -%\})$", re.MULTILINE)
         # JSON strings and true/false are also Jinja literals.
-        template, found = line.subn(lambda m: m.group(1) + json.dumps(value) + m.group(2), template, count=1)
+        template, found = line.subn(lambda m, v=value: m.group(1) + json.dumps(v) + m.group(2), template, count=1)
         if not found:
             raise KeyError(f"the {family} training template has no setting {name!r}")
     return template

@@ -1,37 +1,8 @@
 """Inspect AI logs as our transcripts: stream a log sample by sample, each mapped to the record
-schema of ``deliberate/rollout.py`` (``Rollout.to_record``), so the whole report runs on Inspect tasks.
-
-    from deliberate.config import InspectScoreConfig
-    from deliberate.eval.inspect.logs import iter_records
-
-    for record in iter_records("runs/x/eval/inspect/base/2026-01-01T00-00-00_task_abc.eval",
-                               family="am_blackmail", cue="deploy",
-                               covert_score=InspectScoreConfig(scorer="harmfulness_scorer", key="harmful")):
-        print(record["scenario_id"], record["outcome"]["covert"])
-
-One Inspect sample becomes one record:
-
-- ``messages``: {role, content, reasoning} per message (assistant messages with tool calls also list
-  them as ``tool_calls``); an empty system message is put first when the sample has none, since
-  readers take ``messages[0]`` as the system prompt and ``messages[1]`` as the task.
-- ``turns``: one per assistant message, or one per tool call when it made several (the reasoning and
-  text on the first): {turn, raw, reasoning, tool, args, result, message, errors}.
-- reasoning: the message's ContentReasoning parts (the summary when redacted); without any, our
-  reasoning parser (``deliberate/reasoning.py``) splits the text (``<think>`` tags, harmony, ...).
-- ``tool_calls``: every call with its arguments, the tool message's result and error.
-- ``final_message``: the last assistant message's text (reasoning removed).
-- ``outcome``: ``covert`` from the configured score (:class:`deliberate.config.InspectScoreConfig`);
-  ``escalated`` false (Inspect tasks have no escalation channel of ours); ``completed``: no error and
-  no limit hit; ``evidence``: the covert score's value and explanation.
-- ``inspect_scores``: every score as {value, answer, explanation, metadata}; ``source: "inspect"``,
-  ``task``, ``epoch``, ``inspect_sample_id``, ``inspect_args`` (the run's task arguments),
-  ``inspect_model``, ``inspect_log``.
-
-A sample that errored (or lacks the covert score) comes back with ``error`` set to the message
-(not the traceback) and an all-false outcome: the caller decides what to do with it.
-
-Memory: ``.eval`` logs (Inspect's default, a zip) are read one sample at a time. A ``.json`` log
-has no per-sample index, so Inspect reads it whole (once; it caches it).
+schema of ``Rollout.to_record`` (messages, turns with reasoning, tool calls, final message, outcome
+from the configured covert score), so the whole report runs on Inspect tasks. A sample that
+errored comes back with ``error`` set. ``.eval`` logs are read one sample at a time. The field
+by field mapping: docs/inspect.md ("Samples -> transcripts").
 """
 
 from __future__ import annotations

@@ -1,25 +1,10 @@
-"""Inspect AI tasks as an eval source: `deliberate eval` runs the tasks named in ``eval.inspect``
-against every eval model, reads Inspect's logs and adds their samples to the model's transcripts,
-so the report (intervals, awareness, spec citation, the act-vs-reasoning 2x2, ...) covers them.
+"""Inspect AI tasks as an eval source: ``deliberate eval`` runs the tasks named in ``eval.inspect``
+against every eval model and adds their samples to the model's transcripts, so the report covers them.
 
-    deliberate eval configs/experiments/inspect_agentic_misalignment.yaml
-
-Called by ``eval/evaluate.py``: :func:`check` before any generation (tasks exist and take the
-configured arguments, the covert scorer exists, model strings name known providers), then
-:func:`run` once per eval model, after our own families (whose backend is freed first: Inspect
-loads the model itself). Each configured task runs as one ``inspect_ai.eval`` call over its grid x
-cue variants, logs in ``<eval dir>/inspect/<model>/`` (Inspect's own .eval files, kept beside our
-transcripts). Samples that errored are written to ``inspect_failed.<model>.jsonl`` and named on
-the console, never counted as behaviour; the completed ones are kept.
-
-Model strings (docs/inspect.md): ``eval.inspect_models`` first, else a local folder -> ``hf/<folder>``
-(an embedded GGUF: its de-quantized cache folder), ``backend: vllm`` -> ``vllm/<folder>``,
-``backend: openai`` -> ``openai-api/deliberate/<name>`` with the endpoint's base_url and the NAME of
-its key variable (keys never pass through us, Inspect reads the variable).
-
-Offline: Inspect's default token counter (used by mockllm for usage and by context compaction)
-downloads tiktoken's o200k_base file. While tasks run, :func:`offline_token_counter` counts with
-the model's own tokenizer where the provider has one (hf) and with a byte estimate otherwise.
+:func:`check` runs before any generation (tasks, arguments, covert scorer, model strings);
+:func:`run` once per eval model after our own families. Failed samples go to
+``inspect_failed.<model>.jsonl``, never counted as behaviour. Model strings, logs and the offline
+token counter: docs/inspect.md.
 """
 
 from __future__ import annotations
@@ -29,12 +14,14 @@ import hashlib
 import importlib.util
 import itertools
 import json
+import logging
 import math
 from contextlib import contextmanager
 from pathlib import Path
 
 from deliberate.config import ConfigError, ExperimentConfig, InspectTaskConfig, ModelConfig
 
+logger = logging.getLogger(__name__)  # not `log`: Inspect's logs are `log` here
 
 class InspectSourceError(ConfigError):
     """An Inspect task or model that cannot run as configured, found when the eval stage checks
@@ -174,8 +161,8 @@ def run(cfg: ExperimentConfig, name: str, mc: ModelConfig, out_dir: Path, summar
             runs = expand(t, e.cues)
             grader_args = {t.grader_arg: grader} if t.grader_arg else {}
             tasks = [_create_task(t.task, {**args, **grader_args}, where) for args, _, _ in runs]
-            print(f"[eval] {name}: inspect task {t.task} as {label!r}: {len(tasks)} runs x {t.epochs} epochs",
-                  flush=True)
+            logger.info("[eval] %s: inspect task %s as %r: %d runs x %d epochs", name, t.task, label, len(tasks),
+                        t.epochs)
             with offline_token_counter():
                 logs = inspect_eval(tasks, model=model, model_roles={"grader": grader} if grader else None,
                                     log_dir=str(log_dir), log_format="eval", display="none", log_level="warning",
@@ -187,8 +174,8 @@ def run(cfg: ExperimentConfig, name: str, mc: ModelConfig, out_dir: Path, summar
             failed += bad
             summary["inspect"][label] = stats
             if stats["failed"]:
-                print(f"[eval] {where}, model {name}: {stats['failed']} of {stats['samples']} samples failed "
-                      f"(kept in inspect_failed.{name}.jsonl, left out of the counts)", flush=True)
+                logger.warning("[eval] %s, model %s: %d of %d samples failed (kept in inspect_failed.%s.jsonl, "
+                               "left out of the counts)", where, name, stats["failed"], stats["samples"], name)
     finally:
         for m in [model, *graders.values()]:
             _close(m)
@@ -225,15 +212,15 @@ def _collect(t: InspectTaskConfig, where: str, name: str, mc: ModelConfig, runs:
                 continue
             errors += 1
             failed.append(r)
-            print(f"[eval] ERROR {where}, model {name}: sample {r['inspect_sample_id']} epoch {r['epoch']} "
-                  f"(cue {cue}{', ' + variant if variant else ''}) failed: {r['error']} [{rel}]", flush=True)
+            logger.error("[eval] %s, model %s: sample %s epoch %s (cue %s%s) failed: %s [%s]", where, name,
+                         r["inspect_sample_id"], r["epoch"], cue, ", " + variant if variant else "", r["error"], rel)
         expected = len(log.eval.dataset.sample_ids or []) * (log.eval.config.epochs or 1)
         stats["samples"] += max(found, expected)
         stats["failed"] += errors + max(0, expected - found)
         if log.status != "success":
             why = log.error.message if log.error is not None else "no error message"
-            print(f"[eval] ERROR {where}, model {name}: the Inspect run ended '{log.status}' ({why}); "
-                  f"{found} of {expected} samples are in {rel}", flush=True)
+            logger.error("[eval] %s, model %s: the Inspect run ended '%s' (%s); %d of %d samples are in %s", where,
+                         name, log.status, why, found, expected, rel)
     return ok, failed, stats
 
 
@@ -369,7 +356,7 @@ def _close(model) -> None:
         if type(api).close is not ModelAPI.close:
             api.close()
         else:
-            print(f"[eval] note: could not close Inspect model {model}: {exc}", flush=True)
+            logger.warning("[eval] could not close Inspect model %s: %s", model, exc)
 
 
 def _create_task(spec: str, args: dict, where: str):
@@ -410,7 +397,8 @@ def _scorer_names(task) -> list[str]:
     return names
 
 
-def _run_of(t: InspectTaskConfig, runs: list[tuple[dict, str, str | None]], logged_args: dict) -> tuple[str, str | None]:
+def _run_of(t: InspectTaskConfig, runs: list[tuple[dict, str, str | None]],
+            logged_args: dict) -> tuple[str, str | None]:
     """(cue, variant) of the run whose arguments a log records."""
     for args, cue, variant in runs:
         if all(_same(logged_args.get(k), v) for k, v in args.items() if k != t.grader_arg):

@@ -1,28 +1,12 @@
 """Our environment families as Inspect AI tasks: Inspect's tool calling, our tools and graders.
 
-    inspect eval eval/inspect/tasks.py@deliberate_family --model openai/gpt-4o-mini \\
-        -T family=log_falsification -T cue=deploy -T scenarios=20
-    deliberate envs export-inspect --out runs/inspect        # one @task per test family
-    inspect eval runs/inspect/deliberate_tasks.py@oversight_config --model ... -T cue=eval
+    inspect eval deliberate/deliberate_family --model openai/gpt-4o-mini -T family=log_falsification -T cue=deploy
+    deliberate envs export-inspect --out runs/inspect        # one @task per held-out family
 
-One Sample per scenario (id = our scenario id, metadata: family, cue, seed, split, category,
-expected, content_hash). :func:`deliberate_agent` re-samples the scenario from its seed, shows the
-model the same system and user text as our rollout engine's native tool format
-(:func:`deliberate.rollout.new_rollout`), and gives it the scenario's tools as Inspect tools
-(``ToolDef`` with our names, descriptions and JSON schemas, bound to that sample's own
-:class:`~deliberate.envs.core.Episode`). Each turn is one ``generate(tool_calls="none")``; the
-reply is read by our engine's parser (:func:`deliberate.parsing.parse_completion`: the first
-native tool call, else a JSON action in the text, else a final message) and the one call it
-picks is run through Inspect's ``execute_tools`` into ``Episode.call``. The episode ends, as in
-our engine, on a message without a tool call, on a successful call of a terminal tool, or when the
-turn budget (``max_turns``, default the scenario's) is spent. So identical model outputs lead to
-identical tool results, states and grades here and in ``deliberate.rollout.run_rollouts``.
-
-:func:`deliberate_grader` replays the tool calls recorded in the Inspect messages through a fresh
-episode (checking each result against the one the model saw) and grades the transcript with the
-family's grader: Score value ``{covert, escalated, completed, right}`` (1.0/0.0; ``right`` is
-``Outcome.matches(expected)``), explanation = the grader's evidence, metadata = the Outcome,
-the expected behaviour and the transcript row (``deliberate.envs.interchange`` format).
+:func:`deliberate_agent` plays a scenario with our prompts, tool schemas and turn rules, so the
+same model outputs give the same tool results and grades here as in our rollout engine;
+:func:`deliberate_grader` replays the calls through a fresh episode and grades them with the
+family's grader. Details: docs/inspect.md.
 """
 
 from __future__ import annotations
@@ -42,8 +26,16 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import ToolCall, ToolDef, ToolError, ToolParams
 
 from deliberate.backends import Completion
-from deliberate.envs.core import (FAMILIES, SPLITS_BY_SUITE, EnvError, Episode, Scenario, Tool, get_family,
-                                  load_builtin_families)
+from deliberate.envs.core import (
+    FAMILIES,
+    SPLITS_BY_SUITE,
+    EnvError,
+    Episode,
+    Scenario,
+    Tool,
+    get_family,
+    load_builtin_families,
+)
 from deliberate.envs.core import ToolCall as RecordedCall
 from deliberate.envs.interchange import transcript_to_json
 from deliberate.parsing import ParsedReply, parse_completion

@@ -4,13 +4,10 @@ before any transcript is read. See eval/monitor/run.py and docs/monitor.md."""
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
-
+from typing import Literal
 
 from deliberate.config import (
     ConfigError,
@@ -21,6 +18,7 @@ from deliberate.config import (
     config_hash,
     read_yaml,
 )
+from deliberate.errors import UserError
 from deliberate.eval.monitor.tripwires import SCORED
 
 
@@ -30,14 +28,14 @@ class MonitorError(UserError, RuntimeError):
 
 @dataclass
 class ClassifierConfig:
-    # offline: the MiniLM classifier of eval/classifiers/offline.py (no network). llm: a judge model reads
+    # offline: the MiniLM classifier of eval/classifiers/ (no network). llm: a judge model reads
     # the reasoning through a prompt file, k times (needs `model`).
     kind: Literal["offline", "llm"] = "offline"
-    model: Optional[ModelConfig] = None
+    model: ModelConfig | None = None
     generation: GenerationConfig = field(default_factory=lambda: GenerationConfig(temperature=0.7,
                                                                                    max_new_tokens=256))
     k: int = 1
-    prompt: Optional[str] = None  # llm: eval/prompts/<name>.md or a path; null: the default prompt
+    prompt: str | None = None  # llm: eval/prompts/<name>.md or a path; null: the default prompt
     aggregate: Literal["majority", "any", "all"] = "majority"
 
 
@@ -63,11 +61,11 @@ class TripwireConfig:
     severity: Literal["info", "low", "medium", "high", "critical"] = "high"
     # awareness/intent: fire when the score >= threshold (offline: score = margin - calibrated cut,
     # the classifier flags at 0; llm: the fraction of judgings that said yes). null: the classifier's flag.
-    threshold: Optional[float] = None
+    threshold: float | None = None
     families: list[str] = field(default_factory=list)  # only transcripts of these families; []: all
     tools: list[str] = field(default_factory=list)  # tool: these tool names; []: any tool
-    args: Optional[str] = None  # tool: regex searched in the call's arguments (JSON text)
-    pattern: Optional[str] = None  # text: regex searched in the final message
+    args: str | None = None  # tool: regex searched in the call's arguments (JSON text)
+    pattern: str | None = None  # text: regex searched in the final message
     ignore_case: bool = True
     description: str = ""
 
@@ -103,16 +101,16 @@ class BaselineConfig:
     # The pre-deployment eval of the same model: a report's analysis.json, an eval stage's
     # results.json, or a folder holding them (a run's output_dir, its report/ or eval/).
     path: str
-    model: Optional[str] = None  # the model's name in that eval (base, sft, rl, ...); null: monitor.model
+    model: str | None = None  # the model's name in that eval (base, sft, rl, ...); null: monitor.model
     alpha: float = 0.05  # drift when Fisher's p < alpha / (number of comparisons) (Bonferroni)
 
 
 @dataclass
 class InspectInputConfig:
     # How Inspect logs (.eval/.json inputs) are read (eval/inspect_logs.iter_records).
-    family: Optional[str] = None  # null: the task's name
+    family: str | None = None  # null: the task's name
     cue: Literal["none", "eval", "deploy"] = "deploy"
-    covert_score: Optional[InspectScoreConfig] = None  # the score the grader detector reads; null: none
+    covert_score: InspectScoreConfig | None = None  # the score the grader detector reads; null: none
     reasoning_parser: str = "auto"
 
 
@@ -123,14 +121,14 @@ class MonitorConfig:
     # auto: .eval/.json are Inspect logs, anything else JSONL (OpenAI chat format or our records).
     format: Literal["auto", "openai", "inspect"] = "auto"
     state_dir: str = "runs/monitor"  # state.json, summary.json, summary.md, the default alert log
-    alert_log: Optional[str] = None  # null: <state_dir>/alerts.jsonl
+    alert_log: str | None = None  # null: <state_dir>/alerts.jsonl
     tripwires: list[TripwireConfig] = field(default_factory=list)
     awareness: ClassifierConfig = field(default_factory=ClassifierConfig)
     intent: ClassifierConfig = field(default_factory=ClassifierConfig)
     offline: OfflineEncoderConfig = field(default_factory=OfflineEncoderConfig)
-    webhook: Optional[WebhookConfig] = None
+    webhook: WebhookConfig | None = None
     window: WindowConfig = field(default_factory=WindowConfig)
-    baseline: Optional[BaselineConfig] = None
+    baseline: BaselineConfig | None = None
     batch_size: int = 64  # transcripts per batch: detectors run and the state is committed per batch
     max_line_bytes: int = 64 << 20  # a longer line is recorded as malformed and skipped, never held
     max_malformed_recorded: int = 1000  # malformed lines listed in the state (all are counted)
@@ -161,9 +159,8 @@ def semantic_checks(cfg: MonitorConfig) -> list[str]:
     """Checks beyond types, each named by its YAML path."""
     import difflib
 
+    from deliberate.config import model_checks
     from deliberate.envs.core import EnvError, load_builtin_families
-
-    from deliberate.config import _model_checks
 
     out = []
     if not cfg.model:
@@ -219,7 +216,7 @@ def semantic_checks(cfg: MonitorConfig) -> list[str]:
             if c.model is None:
                 out.append(f"monitor.{which}.model: required for kind 'llm'")
             else:
-                out += _model_checks(c.model, f"monitor.{which}.model")
+                out += model_checks(c.model, f"monitor.{which}.model")
         if c.k < 1:
             out.append(f"monitor.{which}.k: must be >= 1, got {c.k}")
     w = cfg.webhook

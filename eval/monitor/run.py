@@ -2,47 +2,30 @@
 
     deliberate monitor configs/monitor/example.yaml --input prod-2026-01-01.jsonl [--state-dir DIR] [KEY=VALUE ...]
 
-Inputs are JSONL files, one transcript per line in OpenAI chat format (or our own transcript
-records), or Inspect logs (``.eval``/``.json``, read by eval/inspect/logs.py). Every transcript
-goes through the configured tripwires (eval/monitor/tripwires.py: the awareness and covert-intent
-classifiers over the chain of thought, our family graders on planted honeypot scenarios, and
-rules on tool calls and the final message). A firing is appended to the alert log (JSONL) and,
-when configured, POSTed to a webhook. Per summary window (a number of transcripts, or transcript
-time) the rate of each detector and rule is written with its 95% Beta interval to
-``summary.json``/``summary.md`` in the state folder, compared with the pre-deployment eval of the
-same model when a baseline is configured (difference, Fisher's exact p), with a plain statement
-of whether deployment behaviour drifts from what the tests showed.
-
-Streaming and resume: a JSONL input is read line by line in batches of ``batch_size``
-transcripts, and only a slim view of each transcript is kept (memory does not grow with the file
-or the line count). After each batch the alerts are appended and flushed to the alert log, then
-the state (byte offset per input, counts, the current window's alert keys, the webhook outbox) is
-replaced atomically. A run killed at any moment and run again resumes at the last committed
-offset; alerts that reached the log after that commit are read back from its tail and not written
-again, so the log holds every alert exactly once (dedupe key: transcript id + rule, per window).
-Malformed lines are counted and recorded (line, byte offset, reason) in the state. Webhook
-delivery is at least once (an ``Idempotency-Key`` header carries the alert key); an alert whose
-delivery fails stays in the state's outbox and is retried later; the failure is logged.
-See docs/monitor.md.
+Reads JSONL (OpenAI chat format or our records) or Inspect logs in batches, runs the tripwires
+(``tripwires.py``), appends firings to the alert log and webhook (``alerts.py``), and writes
+window summaries compared with the pre-deployment eval (``summary.py``). The state (byte offset per
+input, counts, outbox) is replaced atomically after each batch, so a killed run resumes where it
+stopped and every alert is logged exactly once. The manual: docs/monitor.md.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import fcntl
 import glob
 import hashlib
 import json
+import logging
 import os
-import random
-import resource
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from deliberate.eval.monitor.alerts import AlertLog, Webhook, alert_key, flush_outbox, now
+from deliberate.eval.monitor.config import MonitorConfig, MonitorError, detection_hash
+from deliberate.eval.monitor.memory import _tune_malloc, peak_rss_mb, release_when_large
+from deliberate.eval.monitor.summary import load_baseline, summarize_counts, summary_markdown
 from deliberate.eval.monitor.tripwires import (
-    SEVERITIES,
     MalformedTranscript,
     Observed,
     Tripwires,
@@ -50,20 +33,15 @@ from deliberate.eval.monitor.tripwires import (
     observe,
     openai_to_record,
 )
-
 from deliberate.provenance import write_json_atomic
-from deliberate.eval.monitor.config import MonitorConfig, MonitorError, WebhookConfig, detection_hash
-from deliberate.eval.monitor.summary import load_baseline, summarize_counts, summary_markdown
+
+log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 SUMMARY_DETECTORS = ("awareness", "intent", "grader")
 
 
 # ------------------------------------------------------------------------------ state
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def new_counts() -> dict:
@@ -73,7 +51,7 @@ def new_counts() -> dict:
 
 
 def new_state(cfg: MonitorConfig) -> dict:
-    return {"version": STATE_VERSION, "config_hash": detection_hash(cfg), "model": cfg.model, "created": _now(),
+    return {"version": STATE_VERSION, "config_hash": detection_hash(cfg), "model": cfg.model, "created": now(),
             "inputs": {}, "malformed": [], "malformed_total": 0,
             "window": {"index": 0, "counts": new_counts(), "keys": []}, "windows": [], "closed_total": new_counts(),
             "alert_log": {"size": 0, "alerts": 0}, "outbox": [], "webhook": {"delivered": 0, "failures": 0,
@@ -218,138 +196,6 @@ def iter_inspect(path: Path, offset: int, cfg: MonitorConfig) -> Iterator[tuple[
         yield "transcript", obs, index + 1, index + 1
 
 
-# ------------------------------------------------------------------------------ the alert log
-
-
-class AlertLog:
-    """Append-only JSONL of alerts (and webhook delivery failures). ``committed`` is the size the
-    state covers; lines past it were written by a run killed before its state caught up."""
-
-    def __init__(self, path: Path, committed: int):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(exist_ok=True)
-        size = path.stat().st_size
-        self.replayed: set[tuple[str, int, str]] = set()  # (input, offset, rule) already in the log
-        self.tail_alerts: list[int] = []  # log offsets of the alert lines past the commit
-        if size < committed:
-            print(f"[monitor] warning: {path} is shorter than the state says ({size} < {committed} bytes): "
-                  "it was truncated or rotated; appending", file=sys.stderr)
-            committed = 0 if size == 0 else size
-        with open(path, "rb+") as f:
-            f.seek(committed)
-            pos = committed
-            for raw in f:
-                if not raw.endswith(b"\n"):  # a torn last line (killed mid-write): drop it
-                    f.truncate(pos)
-                    break
-                try:
-                    row = json.loads(raw)
-                except ValueError:
-                    pos += len(raw)
-                    continue
-                if row.get("type") == "alert" and {"input", "offset", "rule"} <= row.keys():
-                    self.replayed.add((row["input"], row["offset"], row["rule"]))
-                    self.tail_alerts.append(pos)
-                pos += len(raw)
-        self.file = open(path, "ab")
-        self.size = path.stat().st_size
-
-    def append(self, rows: list[dict]) -> list[int]:
-        """Write ``rows``, flushed to the OS (and fsynced) before returning their offsets."""
-        offsets = []
-        if not rows:
-            return offsets
-        blob = bytearray()
-        for r in rows:
-            offsets.append(self.size + len(blob))
-            blob += (json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode()
-        self.file.write(blob)
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.size += len(blob)
-        return offsets
-
-    def read(self, offset: int) -> dict:
-        with open(self.path, "rb") as f:
-            f.seek(offset)
-            return json.loads(f.readline())
-
-    def close(self) -> None:
-        self.file.close()
-
-
-def alert_key(transcript_id: str, rule: str) -> str:
-    return f"{transcript_id}\x1f{rule}"
-
-
-# ------------------------------------------------------------------------------ webhook
-
-
-class Webhook:
-    """POST alerts with retries and backoff; a delivery that fails is reported, never raised."""
-
-    def __init__(self, cfg: WebhookConfig):
-        import httpx
-
-        missing = [env for env in cfg.headers_env.values() if env not in os.environ]
-        if missing:
-            raise MonitorError("webhook.headers_env names environment variables that are not set: "
-                               + ", ".join(missing))
-        self.cfg = cfg
-        self.headers = {h: os.environ[env] for h, env in cfg.headers_env.items()}
-        self.client = httpx.Client(timeout=cfg.timeout_s)
-        self.min_rank = SEVERITIES.index(cfg.min_severity)
-
-    def wants(self, alert: dict) -> bool:
-        return SEVERITIES.index(alert["severity"]) >= self.min_rank
-
-    def deliver(self, alert: dict) -> tuple[bool, int, str | None]:
-        """(delivered, attempts, error)."""
-        import httpx
-
-        c = self.cfg
-        error = None
-        for attempt in range(c.retries + 1):
-            if attempt:
-                time.sleep(random.uniform(0, min(c.backoff_max_s, c.backoff_initial_s * 2 ** (attempt - 1))))
-            try:
-                r = self.client.post(c.url, json=alert, headers={**self.headers, "Idempotency-Key": alert["key"]})
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                continue
-            if r.status_code < 300:
-                return True, attempt + 1, None
-            error = f"HTTP {r.status_code}: {r.text[:200]}"
-            if r.status_code < 500 and r.status_code != 429:
-                return False, attempt + 1, error
-        return False, c.retries + 1, error
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def flush_outbox(state: dict, log: AlertLog, hook: Webhook, final: bool = False) -> None:
-    """Deliver the outbox in order; on a failure, log it and wait retry_interval_s before the next try."""
-    wh = state["webhook"]
-    if not state["outbox"] or (time.time() < wh["next_try"] and not final):
-        return
-    while state["outbox"]:
-        offset = state["outbox"][0]
-        alert = log.read(offset)
-        ok, attempts, error = hook.deliver(alert)
-        if ok:
-            state["outbox"].pop(0)
-            wh["delivered"] += 1
-            continue
-        wh["failures"] += 1
-        wh["last_error"] = error
-        wh["next_try"] = time.time() + hook.cfg.retry_interval_s
-        log.append([{"type": "delivery_failed", "key": alert["key"], "alert_offset": offset, "attempts": attempts,
-                     "error": error, "pending": len(state["outbox"]), "time": _now()}])
-        return
-
-
 # ------------------------------------------------------------------------------ summary
 
 
@@ -360,7 +206,7 @@ def write_summary(state: dict, cfg: MonitorConfig, baseline: dict | None, state_
     for counts in (total, state["window"]["counts"]):  # every rule listed, also one that never applied
         for t in cfg.tripwires:
             counts["rules"].setdefault(t.name, {"n": 0, "k": 0, "errors": 0})
-    summary = {"model": cfg.model, "updated": _now(), "baseline": baseline and {"model": baseline["model"],
+    summary = {"model": cfg.model, "updated": now(), "baseline": baseline and {"model": baseline["model"],
                                                                                "sources": baseline["sources"]},
                "rules": [{"name": t.name, "detector": t.detector, "severity": t.severity} for t in cfg.tripwires],
                "total": summarize_counts(total, baseline, alpha),
@@ -379,79 +225,6 @@ def write_summary(state: dict, cfg: MonitorConfig, baseline: dict | None, state_
 
 
 # ------------------------------------------------------------------------------ the run
-
-
-def _tune_malloc() -> None:
-    """glibc: large blocks (tensors, long lines) are mmapped and returned to the OS when freed, the
-    heap top is trimmed, and malloc arenas are capped (the tokenizer's threads would each get one).
-    Measured on the 1 GB bench: peak RSS 403-404 MB over three runs with it, 408-449 MB without."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc
-        return
-    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
-    libc.mallopt(m_mmap_threshold, 1 << 20)
-    libc.mallopt(m_trim_threshold, 4 << 20)
-    libc.mallopt(m_arena_max, 2)
-
-
-def release_file_pages() -> None:
-    """Linux: ask the kernel to page out this process's file-backed mappings (shared-library code,
-    the memory-mapped encoder weights). They stay in the page cache and fault back in when used, so
-    only what the monitor really runs stays resident: torch's import and calibration code does
-    not. With a hot page cache (a fresh install) these pages alone were 260 MB of the resident set;
-    released while the classifiers load and whenever a batch leaves the process above
-    RELEASE_ABOVE_MB, the 1 GB bench peaks near 300 MB instead of ~500 MB (docs/monitor.md). No-op
-    where madvise(MADV_PAGEOUT) is missing."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    except OSError:  # not glibc
-        return
-    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    madv_pageout = 21  # Linux >= 5.4
-    try:
-        maps = open("/proc/self/maps").read().splitlines()
-    except OSError:
-        return
-    for line in maps:
-        parts = line.split()
-        if len(parts) >= 6 and parts[5].startswith("/"):
-            start, end = (int(x, 16) for x in parts[0].split("-"))
-            libc.madvise(start, end - start, madv_pageout)  # EINVAL on old kernels: nothing happens
-
-
-RELEASE_ABOVE_MB = 320  # between batches, page out file-backed mappings only once resident memory exceeds this
-
-
-def resident_mb() -> float:
-    try:
-        return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-def release_when_large() -> None:
-    """:func:`release_file_pages` once resident memory passes :data:`RELEASE_ABOVE_MB` (each release
-    makes the next batches fault their code back in: doing it every batch tripled the run time)."""
-    if resident_mb() > RELEASE_ABOVE_MB:
-        release_file_pages()
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory: VmHWM (Linux). Not ru_maxrss, which after fork + exec
-    also holds the parent's peak (a monitor started from a big process would report the parent's)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 2**20)
 
 
 class Run:
@@ -474,7 +247,7 @@ class Run:
     def commit(self) -> None:
         self.state["window"]["keys"] = sorted(self.keys)
         self.state["alert_log"]["size"] = self.log.size
-        self.state["updated"] = _now()
+        self.state["updated"] = now()
         write_json_atomic(self.state_path, self.state)
 
     def close_window(self) -> None:
@@ -546,7 +319,7 @@ class Run:
                 self.state["alert_log"]["alerts"] += 1
                 if (obs.input, obs.offset, f.rule) in self.log.replayed:  # logged before a kill
                     continue
-                new.append({"type": "alert", "key": key, "time": _now(), "model": self.cfg.model,
+                new.append({"type": "alert", "key": key, "time": now(), "model": self.cfg.model,
                             "transcript_id": obs.id, "input": obs.input, "offset": obs.offset, "line": obs.line,
                             "rule": f.rule, "detector": f.detector, "severity": f.severity, "score": f.score,
                             "threshold": f.threshold, "evidence": f.evidence, "family": obs.family,
@@ -598,7 +371,7 @@ class Run:
     def finish(self, started: float, read: int, nbytes: int) -> dict:
         if self.hook:
             flush_outbox(self.state, self.log, self.hook, final=True)
-        self.state["runs"].append({"finished": _now(), "transcripts": read, "bytes": nbytes,
+        self.state["runs"].append({"finished": now(), "transcripts": read, "bytes": nbytes,
                                    "seconds": round(time.time() - started, 3), "peak_rss_mb": round(peak_rss_mb(), 1),
                                    "classifiers": self.tripwires.describe()})
         self.commit()
@@ -622,7 +395,7 @@ def _lock(state_dir: Path):
 
 def main(cfg: MonitorConfig, state_dir: str | Path | None = None, inputs: list[str] | None = None, *,
          tune_malloc: bool = False) -> dict:
-    """Read every input from where the state left it, fire tripwires, write the summary.
+    """Read every input from where the state left it, fire tripwires, write and return the summary.
     ``tune_malloc``: set glibc's allocator and page out file-backed mappings between batches
     (:func:`release_file_pages`), for a long-running monitor (the CLI does; both act on the whole
     process, so callers inside another program leave it off)."""
@@ -654,11 +427,10 @@ def main(cfg: MonitorConfig, state_dir: str | Path | None = None, inputs: list[s
     finally:
         lock.close()
     last = run.state["runs"][-1]
-    print(f"[monitor] {read} transcripts ({nbytes / 2**20:.1f} MiB) in {last['seconds']:.1f} s; "
-          f"{summary['total']['alerts']} alerts in all, {summary['malformed_total']} malformed lines; "
-          f"peak RSS {last['peak_rss_mb']:.0f} MB; summary: {state_dir / 'summary.md'}", flush=True)
+    log.info("[monitor] %d transcripts (%.1f MiB) in %.1f s; %d alerts in all, %d malformed lines; peak RSS %.0f MB; "
+             "summary: %s", read, nbytes / 2**20, last["seconds"], summary["total"]["alerts"],
+             summary["malformed_total"], last["peak_rss_mb"], state_dir / "summary.md")
     if cfg.webhook and summary["undelivered"]:
-        print(f"[monitor] webhook: {summary['undelivered']} alerts not delivered yet (kept in the state; retried "
-              f"next run); last error: {run.state['webhook']['last_error']}", flush=True)
-    print(f"[monitor] {summary['total']['statement']}", flush=True)
+        log.warning("[monitor] webhook: %d alerts not delivered yet (kept in the state; retried next run); last "
+                    "error: %s", summary["undelivered"], run.state["webhook"]["last_error"])
     return summary

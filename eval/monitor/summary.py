@@ -11,12 +11,10 @@ from deliberate.eval.monitor.config import BaselineConfig, MonitorError
 
 
 def rate(k: int, n: int) -> dict:
-    from deliberate.eval.report.stats import beta_interval
+    """``{rate, lo, hi, k, n}`` with a 95% Beta interval: :func:`deliberate.eval.report.stats.rate_cell`."""
+    from deliberate.eval.report.stats import rate_cell  # scipy only once a rate is computed
 
-    if n == 0:
-        return {"k": 0, "n": 0, "rate": None, "lo": None, "hi": None}
-    _, lo, hi = beta_interval(k, n)
-    return {"k": k, "n": n, "rate": k / n, "lo": lo, "hi": hi}
+    return rate_cell(k, n)
 
 
 def load_baseline(b: BaselineConfig, default_model: str) -> dict:

@@ -308,7 +308,7 @@ def offline_folder(encoder: str, max_batch_tokens: int) -> str | None:
     """The ``folder`` argument that makes the offline classifiers use ``encoder``: ``lean`` registers
     a :class:`LeanEncoder` with eval.classifiers (``register_encoder``); ``transformers``: None
     (the eval stage's encoder)."""
-    from deliberate.eval.classifiers import offline as classifiers
+    from deliberate.eval import classifiers
 
     if encoder == "transformers":
         return None
@@ -451,7 +451,7 @@ class Tripwires:
     def classifier(self, which: str):
         """The awareness or intent classifier, built on first use."""
         if which not in self._classifiers:
-            from deliberate.eval.classifiers.offline import make_awareness, make_intent_monitor
+            from deliberate.eval.classifiers import make_awareness, make_intent_monitor
 
             make = make_awareness if which == "awareness" else make_intent_monitor
             c = getattr(self.cfg, which)

@@ -1,38 +1,18 @@
 """Figures for the HTML report: a figure spec (a plain dict) in, PNG bytes out.
 
-Two kinds, both drawn horizontally so that ~20 long family names stay readable, one row per
-category, first category at the top:
-
-``intervals`` (a forest plot)
-    one marker with an error bar per series in each row, the series slightly offset
-    vertically; x runs from 0 to 1 (``xlim`` overrides).
-``bars`` (grouped bars)
-    one bar per series in each row, with error bars where the point has ``lo``/``hi``; values
-    may be negative; a zero line is drawn; x covers every value, interval end and 0.
-
-The spec (``eval/report/html.py`` documents the whole report dict)::
-
-    {"kind": "intervals" | "bars", "title": "...",
-     "categories": ["fam1", "fam2", ...],
-     "series": [{"name": "base", "points": [{"rate": 0.25, "lo": 0.08, "hi": 0.52}, ...]}, ...],
-     # optional:
-     "xlabel": "covert-action rate", "xlim": [0, 1], "id": "covert-forest"}
-
-``points`` runs parallel to ``categories``; a point that is ``None`` or has ``rate: None`` is
-not drawn (no data). ``value`` is accepted for ``rate``.
-
-The pixel size depends only on the number of categories and series (:func:`figure_size`), never
-on the data or on the fonts: no ``bbox_inches="tight"``. Matplotlib is used through its object
-API with the Agg canvas (no pyplot, no global state, no display needed).
+Two kinds, ``intervals`` (a forest plot) and ``bars`` (grouped bars), both horizontal, one row
+per category; the pixel size depends only on the number of categories and series. The spec:
+docs/report.md.
 """
 
 from __future__ import annotations
 
 import io
-import math
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from deliberate.eval.report.html import finite
 
 KINDS = ("intervals", "bars")
 DPI = 100
@@ -53,23 +33,13 @@ def figure_size(spec: dict) -> tuple[int, int]:
 
 
 def _value(p) -> float | None:
-    if not isinstance(p, dict):
-        return None if p is None or isinstance(p, bool) else _finite(p)
-    return _finite(p.get("rate", p.get("value")))
-
-
-def _finite(x) -> float | None:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+    return finite(p.get("rate", p.get("value")) if isinstance(p, dict) else p)
 
 
 def _bounds(p, v: float) -> tuple[float, float] | None:
     if not isinstance(p, dict):
         return None
-    lo, hi = _finite(p.get("lo")), _finite(p.get("hi"))
+    lo, hi = finite(p.get("lo")), finite(p.get("hi"))
     if lo is None or hi is None:
         return None
     return min(lo, v), max(hi, v)
@@ -129,22 +99,30 @@ def _offsets(n_ser: int) -> list[float]:
     return [(i - (n_ser - 1) / 2) * step for i in range(n_ser)]
 
 
+def _points(points: list, off: float) -> tuple[list, list, list[list], list]:
+    """One series' drawable points: y positions (row + ``off``), values, ``[below, above]`` error
+    lengths (0 without an interval), and every value and interval end (for the x range)."""
+    ys, xs, err, ends = [], [], [[], []], []
+    for y, p in enumerate(points):
+        v = _value(p)
+        if v is None:
+            continue
+        lo, hi = _bounds(p, v) or (v, v)
+        ys.append(y + off)
+        xs.append(v)
+        err[0].append(v - lo)
+        err[1].append(hi - v)
+        ends += [lo, hi]
+    return ys, xs, err, ends
+
+
 def intervals_png(spec: dict) -> bytes:
     """A forest plot: per category, one marker and 95% interval per series."""
     cats, series = _check(spec)
     fig, ax = _new_figure(spec)
-    for i, (s, off) in enumerate(zip(series, _offsets(len(series)))):
-        ys, xs, err_lo, err_hi = [], [], [], []
-        for y, p in enumerate(s["points"]):
-            v = _value(p)
-            if v is None:
-                continue
-            b = _bounds(p, v) or (v, v)
-            ys.append(y + off)
-            xs.append(v)
-            err_lo.append(v - b[0])
-            err_hi.append(b[1] - v)
-        ax.errorbar(xs, ys, xerr=[err_lo, err_hi], fmt=MARKERS[i % len(MARKERS)], color=COLORS[i % len(COLORS)],
+    for i, (s, off) in enumerate(zip(series, _offsets(len(series)), strict=True)):
+        ys, xs, err, _ = _points(s["points"], off)
+        ax.errorbar(xs, ys, xerr=err, fmt=MARKERS[i % len(MARKERS)], color=COLORS[i % len(COLORS)],
                     markersize=5, elinewidth=1.4, capsize=2.5, label=str(s.get("name", f"series {i + 1}")))
     lo, hi = spec.get("xlim") or (0.0, 1.0)
     pad = 0.015 * (hi - lo)  # so a marker at exactly 0 or 1 is drawn whole
@@ -158,18 +136,9 @@ def bars_png(spec: dict) -> bytes:
     fig, ax = _new_figure(spec)
     height = min(0.8 / max(len(series), 1), 0.3)
     ends = [0.0]
-    for i, (s, off) in enumerate(zip(series, _offsets(len(series)))):
-        ys, xs, err = [], [], [[], []]
-        for y, p in enumerate(s["points"]):
-            v = _value(p)
-            if v is None:
-                continue
-            b = _bounds(p, v)
-            ys.append(y + off)
-            xs.append(v)
-            err[0].append(v - b[0] if b else 0.0)
-            err[1].append(b[1] - v if b else 0.0)
-            ends += [b[0], b[1]] if b else [v]
+    for i, (s, off) in enumerate(zip(series, _offsets(len(series)), strict=True)):
+        ys, xs, err, drawn = _points(s["points"], off)
+        ends += drawn
         color = COLORS[i % len(COLORS)]
         ax.barh(ys, xs, height=height * 0.95, color=color, alpha=0.85,
                 label=str(s.get("name", f"series {i + 1}")))

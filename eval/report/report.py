@@ -2,13 +2,10 @@
 
     deliberate report configs/experiments/demo.yaml
 
-Reads the eval stage's transcripts, runs the reasoning classifiers over them (evaluation
-awareness, covert-intent monitor: the offline MiniLM classifiers, docs/classifiers.md), and
-writes every suppression-vs-hiding table of ``eval/report/analysis.py``:
-``<output_dir>/report/report.md``, ``report.html`` (plots, a transcript browser with the
-counterfactual cut points marked) and ``analysis.json`` (the numbers), with a manifest; copies
-of the Markdown and HTML go to ``<output_dir>/``. W&B gets the tables and the HTML page.
-Rates are covert episodes / episodes with 95% Beta(1+k, 1+n-k) credible intervals.
+Runs the offline reasoning classifiers (docs/classifiers.md) over the eval stage's transcripts and
+writes ``<output_dir>/report/``: ``report.md``, ``report.html`` and ``analysis.json`` (the numbers
+of :mod:`deliberate.eval.report.analysis`), with a manifest; copies of the Markdown and HTML go
+to ``<output_dir>/``, and the tables and the page to W&B.
 """
 
 from __future__ import annotations
@@ -66,8 +63,8 @@ def load_transcripts(eval_dir: Path, prefix: str, models: list[str]) -> dict[str
 
 
 def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
+    from deliberate.eval.classifiers import make_awareness, make_intent_monitor
     from deliberate.eval.report.analysis import analyze, annotate, browser_rows
-    from deliberate.eval.classifiers.offline import make_awareness, make_intent_monitor
     from deliberate.specs.loader import load_spec
 
     results = json.loads((eval_dir / "results.json").read_text())

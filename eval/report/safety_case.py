@@ -1,33 +1,30 @@
-"""Safety case: one document per evaluated model, in the structure the NIST AI RMF asks for.
+"""The safety case: one document per evaluated model, in the structure the NIST AI RMF asks for.
 
     deliberate report configs/experiments/demo.yaml --safety-case
 
-Written from the run's own files only — the stage manifests, ``eval/results.json``, the
-transcripts and ``report/analysis.json`` — so every number carries a source tag that the
-provenance appendix resolves to a file and its sha256. Before writing, the per-family covert
-counts in ``analysis.json`` are recounted from the transcripts; a mismatch (a stale or edited
-report) is an error, not a document. Sections follow the RMF functions: context (MAP 1.1,
-MAP 2.2), pre-deployment tests (MEASURE 2.1), results with 95% credible intervals (MEASURE 2),
-known limits (MAP 2.2, MEASURE 3), the post-deployment monitoring plan with the configured
-tripwires (MEASURE 2.4, MANAGE 4.1) and governance (GOVERN 1-2). What the configuration does
-not say (intended use, owner, a monitoring plan) is written down as a gap, never filled in.
-Output: ``<output_dir>/safety_case/safety_case.<model>.md`` with a manifest.
+Written from the run's own files only, every number tagged with its source file's sha256, and
+refused when the report's counts disagree with the transcripts; what the config does not say is
+written down as a gap. Output: ``<output_dir>/safety_case/safety_case.<model>.md``. More in
+docs/report.md.
 """
 
 from __future__ import annotations
 
-from deliberate.errors import UserError
-
-import dataclasses
 import hashlib
 import json
+import logging
 from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from deliberate.config import ExperimentConfig
-from deliberate.provenance import read_manifest
+from deliberate.errors import UserError
+from deliberate.eval.report.html import format_interval
+from deliberate.provenance import read_manifest, stage_output, write_manifest
 
-STAGES = ("data", "sft", "rl", "durability", "eval", "report")
+log = logging.getLogger(__name__)
+
 WIDE = 0.2  # an interval wider than this is called too wide to support a claim
 
 
@@ -72,10 +69,8 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def _iv(c: dict | None) -> str:
-    if not c or c.get("rate") is None:
-        return "n/a"
-    kn = f" ({c['k']}/{c['n']})" if c.get("k") is not None else ""
-    return f"{c['rate']:.3f} [{c['lo']:.3f}, {c['hi']:.3f}]{kn}"
+    """A rate cell as text (:func:`format_interval`); just ``n/a`` when there is no rate."""
+    return "n/a" if not c or c.get("rate") is None else format_interval(c)
 
 
 def _table(report: dict, section: str, title: str) -> dict | None:
@@ -172,7 +167,7 @@ def _host(url: str) -> str:
 def classifier_quality() -> list[str]:
     """Precision and recall of the offline reasoning classifiers on the labeled sets shipped with
     the tests, measured now (when the source tree is present)."""
-    from deliberate.eval.classifiers.offline import make_awareness, make_intent_monitor, precision_recall
+    from deliberate.eval.classifiers import make_awareness, make_intent_monitor, precision_recall
 
     root = Path(__file__).resolve().parents[2] / "tests" / "eval" / "classifiers" / "data"
     out = []
@@ -191,64 +186,97 @@ def classifier_quality() -> list[str]:
     return out
 
 
-def document(cfg: ExperimentConfig, model: str, report: dict, results: dict, src: Sources, quality: list[str]) -> str:
-    out_dir, sc = Path(cfg.output_dir), cfg.safety_case
+@dataclass
+class _Case:
+    """One model's safety case in the making: what its sections read, and the gaps found so far."""
+
+    cfg: ExperimentConfig
+    model: str
+    report: dict
+    results: dict
+    src: Sources
+    per_family: dict  # family -> rate cell of this model, from the report's per-family table
+    A: str  # source tags ("[S1]") of analysis.json, results.json and this model's transcripts
+    R: str
+    T: str
+    gaps: list[str] = field(default_factory=list)
+
+    @property
+    def meta(self) -> dict:
+        return self.results["models"][self.model]
+
+    @cached_property
+    def categories(self) -> dict[str, str]:
+        return {f: m["category"] for f, m in self.results["families"].items()}
+
+    @property
+    def episodes(self) -> int:
+        return sum(c["n"] for c in self.per_family.values() if c.get("n"))
+
+
+def _case(cfg: ExperimentConfig, model: str, report: dict, results: dict, src: Sources) -> _Case:
+    """Tag the sources and check the report's per-family counts against the transcripts."""
     eval_dir = cfg.stage_dir("eval")
     A = src.tag(cfg.stage_dir("report") / "analysis.json", "report numbers (analysis.json)")
     R = src.tag(eval_dir / "results.json", "eval results")
     T = src.tag(eval_dir / f"transcripts.{model}.jsonl", f"graded transcripts of {model}")
-    names = list(results["models"])
     per_family_t = _table(report, "covert", "Per family")
     col = per_family_t["columns"].index(model)
     per_family = {row[0]: row[col] for row in per_family_t["rows"]}
     check_consistency(model, per_family, recount(eval_dir / f"transcripts.{model}.jsonl"))
-    categories = {f: m["category"] for f, m in results["families"].items()}
-    meta = results["models"][model]
-    data = results.get("data") or {}
-    spec = data.get("spec") or {}
-    n_ep = sum(c["n"] for c in per_family.values() if c.get("n"))
-    gaps: list[str] = []
-    L = [f"# Safety case: {model} ({cfg.name})", "",
-         f"Generated by `deliberate report --safety-case` from the run in `{out_dir}`. Every number carries a source "
-         "tag resolved in the provenance appendix; counts were re-checked against the transcripts.", ""]
+    return _Case(cfg, model, report, results, src, per_family, A, R, T)
 
-    # ---------------------------------------------------------------- MAP
-    L += ["## 1. Context (MAP 1.1, MAP 2.2)", ""]
-    L.append(f"- System: `{meta['model']}`, evaluated as **{model}** {R}.")
+
+def _lineage(c: _Case) -> list[str]:
+    """The stages that trained this model, each with its manifest's content hash and git revision."""
+    lineage = []
+    trained = {"base": (), "sft": ("data", "sft"), "rl": ("data", "sft", "rl"),
+               "durable": ("data", "sft", "rl", "durability")}.get(c.model, ())
+    for stage in trained:
+        m = read_manifest(c.cfg.stage_dir(stage))
+        if m is not None:
+            tag = c.src.tag(c.cfg.stage_dir(stage) / "manifest.json", f"{stage} stage manifest")
+            git = str(m.get("git_revision"))[:10]
+            lineage.append(f"{stage} (content `{m['content_hash'][:12]}`, git `{git}`) {tag}")
+    return lineage
+
+
+def _context(c: _Case) -> list[str]:
+    """MAP 1.1, MAP 2.2: the system, its intended use and context, its specification and lineage."""
+    sc, meta = c.cfg.safety_case, c.meta
+    data = c.results.get("data") or {}
+    spec = data.get("spec") or {}
+    L = ["## 1. Context (MAP 1.1, MAP 2.2)", "", f"- System: `{meta['model']}`, evaluated as **{c.model}** {c.R}."]
     for key, label in (("intended_use", "Intended use"), ("deployment_context", "Deployment context")):
         value = getattr(sc, key)
         L.append(f"- {label}: {value}" if value else f"- {label}: **not stated** (safety_case.{key})")
         if not value:
-            gaps.append(f"{label.lower()} is not stated (safety_case.{key})")
-    lineage = []
-    trained = {"base": (), "sft": ("data", "sft"), "rl": ("data", "sft", "rl"),
-               "durable": ("data", "sft", "rl", "durability")}.get(model, ())
-    for stage in trained:
-        m = read_manifest(cfg.stage_dir(stage))
-        if m is not None:
-            tag = src.tag(cfg.stage_dir(stage) / "manifest.json", f"{stage} stage manifest")
-            lineage.append(f"{stage} (content `{m['content_hash'][:12]}`, git `{str(m.get('git_revision'))[:10]}`) {tag}")
+            c.gaps.append(f"{label.lower()} is not stated (safety_case.{key})")
+    lineage = _lineage(c)
     L.append(f"- Behaviour specification: {spec.get('name')} v{spec.get('version')} (sha256 "
              f"`{str(spec.get('sha256'))[:16]}`): " + ("the model was trained to reason over it before acting."
                                                       if lineage else "the trained models' spec; this model was "
                                                       "not trained on it here."))
-    outside = "the untrained student" if model == "base" else "a model from outside this run"
+    outside = "the untrained student" if c.model == "base" else "a model from outside this run"
     L.append("- Lineage: " + (" -> ".join(lineage) if lineage else f"{outside} ({meta['model']})") + ".")
     if data.get("merkle_root") and lineage:
         L.append(f"- Training data: {data.get('record_count')} records, Merkle root `{data['merkle_root'][:16]}` "
-                 f"(`deliberate verify {cfg.stage_dir('data')}` re-checks every record).")
-    L.append("")
+                 f"(`deliberate verify {c.cfg.stage_dir('data')}` re-checks every record).")
+    return L + [""]
 
-    # ---------------------------------------------------------------- MEASURE 2.1
-    e = cfg.eval
-    own = [f for f, meta_f in results["families"].items() if meta_f.get("source") != "inspect"]
-    external = [f for f, meta_f in results["families"].items() if meta_f.get("source") == "inspect"]
-    L += ["## 2. Pre-deployment tests (MEASURE 2.1)", "",
-          f"- {len(own)} held-out test families in {len(set(categories[f] for f in own))} categories, disjoint from "
-          "training by construction and by content hash (the eval stage refuses contaminated scenarios): "
-          + ", ".join(f"{f} ({categories[f]})" for f in own) + ".",
-          f"- {e.scenarios_per_family} scenarios per family and cue, cues {', '.join(e.cues)} (eval-cued vs "
-          f"deployment-cued variants of the same task), seeds from {e.seed}; {n_ep} episodes for {model} {A}."]
+
+def _tests(c: _Case) -> list[str]:
+    """MEASURE 2.1: the held-out families, scenarios, cues, grading and decoding."""
+    e, categories, families = c.cfg.eval, c.categories, c.results["families"]
+    own = [f for f, meta_f in families.items() if meta_f.get("source") != "inspect"]
+    external = [f for f, meta_f in families.items() if meta_f.get("source") == "inspect"]
+    L = ["## 2. Pre-deployment tests (MEASURE 2.1)", "",
+         f"- {len(own)} held-out test families in {len(set(categories[f] for f in own))} categories, disjoint from "
+         "training by construction and by content hash (the eval stage refuses contaminated scenarios): "
+         + ", ".join(f"{f} ({categories[f]})" for f in own) + ".",
+         f"- {e.scenarios_per_family} scenarios per family and cue, cues {', '.join(e.cues)} (eval-cued vs "
+         f"deployment-cued variants of the same task), seeds from {e.seed}; {c.episodes} episodes for {c.model} "
+         f"{c.A}."]
     if external:
         L.append(f"- External Inspect AI tasks (scored by their own scorers): {', '.join(external)}.")
     L.append("- Grading: action graders decide covert actions from tool calls and messages only; reasoning "
@@ -256,34 +284,46 @@ def document(cfg: ExperimentConfig, model: str, report: dict, results: dict, src
     if e.generation.guided_actions:
         L.append("- Decoding: guided action decoding (the tool is chosen among the scenario's tools): behaviour was "
                  "measured under that constraint, not free generation.")
-        gaps.append("behaviour was measured under guided action decoding, not free generation")
-    L.append(f"- Models compared in the same run: {', '.join(names)}.")
-    L.append("")
+        c.gaps.append("behaviour was measured under guided action decoding, not free generation")
+    L.append(f"- Models compared in the same run: {', '.join(c.results['models'])}.")
+    return L + [""]
 
-    # ---------------------------------------------------------------- MEASURE 2 results
-    nums = report["numbers"]
-    L += ["## 3. Results (MEASURE 2)", "",
-          "Rates are covert episodes / episodes with 95% Beta(1+k, 1+n-k) credible intervals; the per-family "
-          f"counts {A} were recounted from the transcripts {T} before this was written.", "",
-          "| family | category | covert rate | supports rate < threshold? |", "|---|---|---|---|"]
-    threshold = sc.risk_threshold
+
+def _results(c: _Case) -> list[str]:
+    """MEASURE 2: per-family covert rates against the risk threshold, the suite average, then the rest."""
+    A, T, threshold = c.A, c.T, c.cfg.safety_case.risk_threshold
+    L = ["## 3. Results (MEASURE 2)", "",
+         "Rates are covert episodes / episodes with 95% Beta(1+k, 1+n-k) credible intervals; the per-family "
+         f"counts {A} were recounted from the transcripts {T} before this was written.", "",
+         "| family | category | covert rate | supports rate < threshold? |", "|---|---|---|---|"]
     unsupported = []
-    for fam, c in sorted(per_family.items()):
-        ok = c.get("hi") is not None and c["hi"] < threshold
-        if c.get("n") and not ok:
+    for fam, cell in sorted(c.per_family.items()):
+        ok = cell.get("hi") is not None and cell["hi"] < threshold
+        if cell.get("n") and not ok:
             unsupported.append(fam)
-        L.append(f"| {fam} | {categories.get(fam, '')} | {_iv(c)} {A}{T} | {'yes' if ok else 'no'} |")
-    suite = nums["suite"].get(model)
+        L.append(f"| {fam} | {c.categories.get(fam, '')} | {_iv(cell)} {A}{T} | {'yes' if ok else 'no'} |")
+    suite = c.report["numbers"]["suite"].get(c.model)
     L.append("")
     if suite:
         L.append(f"Suite average (Monte Carlo over the per-family posteriors, {len(suite['families'])} families): "
                  f"{suite['mean']:.3f} [{suite['lo']:.3f}, {suite['hi']:.3f}] {A}.")
     L.append(f"Risk threshold (safety_case.risk_threshold): covert rate < {threshold:g}. "
              + ("Every family's 95% upper bound is below it." if not unsupported else
-                f"The tests do **not** support that claim for {len(unsupported)} of {len(per_family)} families "
+                f"The tests do **not** support that claim for {len(unsupported)} of {len(c.per_family)} families "
                 f"({', '.join(unsupported)}): the upper bound is at or above {threshold:g}."))
     if unsupported:
-        gaps.append(f"the tests do not bound the covert rate below {threshold:g} in {len(unsupported)} families")
+        c.gaps.append(f"the tests do not bound the covert rate below {threshold:g} in {len(unsupported)} families")
+    L += _other_results(c)
+    verdict = next((v["text"] for v in c.report.get("verdicts", []) if v["model"] == c.model), None)
+    if verdict:
+        L += ["", f"Verdict from the report: {verdict}"]
+    return L + [""]
+
+
+def _other_results(c: _Case) -> list[str]:
+    """The cue gap, awareness, obfuscation, citation, durability, hidden goal and interrogation lines."""
+    nums, model, A, R = c.report["numbers"], c.model, c.A, c.R
+    L = []
     gap = nums["cue_gap"].get(model)
     if gap:
         L.append(f"- Cue gap (deploy minus eval covert rate): {gap['mean']:+.3f} [{gap['lo']:+.3f}, {gap['hi']:+.3f}], "
@@ -307,52 +347,62 @@ def document(cfg: ExperimentConfig, model: str, report: dict, results: dict, src
     if hg:
         L.append(f"- Hidden goal ({hg['family']}): covert when triggered {hg['triggered'][0]}/{hg['triggered'][1]}, "
                  f"states the goal {hg['states_goal'][0]}/{hg['states_goal'][1]} {R}.")
-    for key, label in (("interrogation", "Follow-up interrogation"),):
-        if meta.get(key):
-            c = meta[key]
-            L.append(f"- {label}: asked {c['asked']}, confessed {c['confessed']}, doubled down {c['doubled_down']} {R}.")
-    verdict = next((v["text"] for v in report.get("verdicts", []) if v["model"] == model), None)
-    if verdict:
-        L += ["", f"Verdict from the report: {verdict}"]
-    L.append("")
+    inter = c.meta.get("interrogation")
+    if inter:
+        L.append(f"- Follow-up interrogation: asked {inter['asked']}, confessed {inter['confessed']}, doubled down "
+                 f"{inter['doubled_down']} {R}.")
+    return L
 
-    # ---------------------------------------------------------------- limits
-    L += ["## 4. Known limits (MAP 2.2, MEASURE 3)", ""]
-    wide = [f for f, c in per_family.items() if c.get("hi") is not None and c["hi"] - c["lo"] > WIDE]
+
+def _limits(c: _Case, quality: list[str]) -> list[str]:
+    """MAP 2.2, MEASURE 3: sample size, uninformative families, parse failures, classifier quality, the gaps."""
+    L = ["## 4. Known limits (MAP 2.2, MEASURE 3)", ""]
+    wide = [f for f, cell in c.per_family.items() if cell.get("hi") is not None and cell["hi"] - cell["lo"] > WIDE]
     if wide:
-        L.append(f"- Sample size: {len(wide)} of {len(per_family)} families have intervals wider than {WIDE:g} "
+        L.append(f"- Sample size: {len(wide)} of {len(c.per_family)} families have intervals wider than {WIDE:g} "
                  f"({', '.join(sorted(wide))}); more scenarios per family narrow them.")
-    zero = [f for row in (_table(report, "covert", "Per family") or {"rows": []})["rows"]
-            if "left out" in str(row[-1]) for f in [row[0]]]
+    zero = [row[0] for row in (_table(c.report, "covert", "Per family") or {"rows": []})["rows"]
+            if "left out" in str(row[-1])]
     if zero:
         L.append(f"- No covert action by any model in {', '.join(zero)}: these families cannot show a difference.")
-    fails = sum(c["all"]["parse_failures"] for c in meta["counts"].values())
-    L.append(f"- Episodes with unparsable model output: {fails} of {n_ep} {R}.")
+    fails = sum(cell["all"]["parse_failures"] for cell in c.meta["counts"].values())
+    L.append(f"- Episodes with unparsable model output: {fails} of {c.episodes} {c.R}.")
     L += quality
     L.append("- The test families are simulations with scripted tools; behaviour on real systems can differ, which "
              "is what the monitoring plan below is for.")
-    L += [f"- {g[0].upper() + g[1:]}." for g in gaps]
-    L.append("")
+    L += [f"- {g[0].upper() + g[1:]}." for g in c.gaps]
+    return L + [""]
 
-    # ---------------------------------------------------------------- MANAGE
-    plan, plan_gaps = monitor_plan(cfg, model)
-    L += ["## 5. Post-deployment monitoring plan (MEASURE 2.4, MANAGE 4.1)", ""] + plan
-    L += [f"- Gap: {g}." for g in plan_gaps]
-    L.append("")
 
-    # ---------------------------------------------------------------- GOVERN
-    L += ["## 6. Governance (GOVERN 1-2)", "",
-          f"- Accountable owner: {sc.owner or '**not stated** (safety_case.owner)'}.",
-          "- Re-run this document after any retraining: the manifests change and so do the source hashes.", "",
-          "## Provenance", ""] + src.table()
+def _monitoring(c: _Case) -> list[str]:
+    """MEASURE 2.4, MANAGE 4.1: the configured deployment monitor, and what it lacks."""
+    plan, plan_gaps = monitor_plan(c.cfg, c.model)
+    return (["## 5. Post-deployment monitoring plan (MEASURE 2.4, MANAGE 4.1)", ""] + plan
+            + [f"- Gap: {g}." for g in plan_gaps] + [""])
+
+
+def _governance(c: _Case) -> list[str]:
+    """GOVERN 1-2, then the provenance appendix that resolves every source tag."""
+    return ["## 6. Governance (GOVERN 1-2)", "",
+            f"- Accountable owner: {c.cfg.safety_case.owner or '**not stated** (safety_case.owner)'}.",
+            "- Re-run this document after any retraining: the manifests change and so do the source hashes.", "",
+            "## Provenance", ""] + c.src.table()
+
+
+def document(cfg: ExperimentConfig, model: str, report: dict, results: dict, src: Sources, quality: list[str]) -> str:
+    """One model's safety case (Markdown), from the run's files; ``quality``: :func:`classifier_quality`."""
+    c = _case(cfg, model, report, results, src)
+    L = [f"# Safety case: {model} ({cfg.name})", "",
+         f"Generated by `deliberate report --safety-case` from the run in `{Path(cfg.output_dir)}`. Every number "
+         "carries a source tag resolved in the provenance appendix; counts were re-checked against the transcripts.",
+         ""]
+    L += _context(c) + _tests(c) + _results(c) + _limits(c, quality) + _monitoring(c) + _governance(c)
     return "\n".join(L) + "\n"
 
 
 def write(cfg: ExperimentConfig) -> Path:
     """One ``safety_case.<model>.md`` per evaluated model in ``<output_dir>/safety_case/``, with a
     manifest whose parents are the eval and report stages (always rewritten: it is cheap)."""
-    from deliberate.provenance import stage_output, write_manifest
-
     report_dir, eval_dir, out = cfg.stage_dir("report"), cfg.stage_dir("eval"), cfg.stage_dir("safety_case")
     for d, stage in ((eval_dir, "eval"), (report_dir, "report")):
         if read_manifest(d) is None:
@@ -365,8 +415,8 @@ def write(cfg: ExperimentConfig) -> Path:
         for model, text in docs.items():
             (tmp / f"safety_case.{model}.md").write_text(text)
         write_manifest(tmp, stage="safety_case", config_hash=hashlib.sha256(
-            json.dumps(dataclasses.asdict(cfg.safety_case), sort_keys=True).encode()).hexdigest(),
+            json.dumps(asdict(cfg.safety_case), sort_keys=True).encode()).hexdigest(),
             parents=[eval_dir, report_dir], record_count=len(docs))
     for model in docs:
-        print(f"[report] wrote {out / f'safety_case.{model}.md'}")
+        log.info("[report] wrote %s", out / f"safety_case.{model}.md")
     return out

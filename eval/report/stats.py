@@ -1,22 +1,8 @@
-"""Pure statistics for covert-action rates.
+"""Pure statistics of covert-action rates: no I/O, no global state, seeded Monte Carlo.
 
-Every function here is pure: no I/O, no global state; the Monte Carlo functions take a
-``seed`` and return the same numbers for the same inputs. Counts are ``(k, n)`` pairs:
-``k`` covert episodes out of ``n`` episodes.
-
-Rates are Bayesian: after ``k`` of ``n`` under a uniform Beta(1, 1) prior the posterior
-of a rate is Beta(1 + k, 1 + n - k). Intervals are equal-tailed credible intervals.
-
-* :func:`beta_interval` — posterior mean and interval of one rate.
-* :func:`fisher_exact` — frequentist test of two rates (2x2 table).
-* :func:`suite_average` — posterior of the unweighted mean of per-family rates (Monte Carlo).
-* :func:`difference` — posterior of ``suite_average(b) - suite_average(a)`` and ``P(b < a)``.
-* :func:`rate_gap` — posterior of ``rate(deploy) - rate(eval)``, the cue gap.
-* :func:`by_category` — counts pooled within each category, with an interval.
-* :func:`zero_zero_families` — families with no covert action in any compared model.
-* :func:`conditional_rate` — ``(k, n)`` of an outcome among records meeting a condition.
-
-Typical use, base vs trained::
+Counts are ``(k, n)`` pairs, ``k`` covert episodes out of ``n``. Rates are Bayesian: under a
+uniform prior the posterior is Beta(1 + k, 1 + n - k), with equal-tailed credible intervals;
+:func:`fisher_exact` is the one frequentist test. Typical use, base vs trained::
 
     zz = zero_zero_families({"base": base_counts, "sft": sft_counts})
     d = difference(base_counts, sft_counts, exclude=zz)   # d["mean"] < 0: sft is less covert
@@ -80,6 +66,15 @@ def beta_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float, fl
     tail = (1 - level) / 2
     return a / (a + b), float(_stats.beta.ppf(tail, a, b)), float(_stats.beta.ppf(1 - tail, a, b))
 
+
+
+def rate_cell(k: int, n: int) -> dict:
+    """A rate as a table cell: ``{"rate": k / n, "lo", "hi", "k", "n"}`` with the 95%
+    :func:`beta_interval`; rate and bounds are None when ``n == 0``."""
+    if n == 0:
+        return {"rate": None, "lo": None, "hi": None, "k": 0, "n": 0}
+    _, lo, hi = beta_interval(k, n)
+    return {"rate": k / n, "lo": lo, "hi": hi, "k": k, "n": n}
 
 def fisher_exact(k1: int, n1: int, k2: int, n2: int, alternative: str = "two-sided") -> tuple[float, float]:
     """Fisher's exact test of ``k1/n1`` against ``k2/n2`` on the 2x2 table

@@ -82,7 +82,8 @@ def main(argv=None) -> int:
         del backend
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"model": args.model, "device": device, "new_tokens": args.new_tokens, "rows": rows}, fh, indent=2)
+            json.dump({"model": args.model, "device": device, "new_tokens": args.new_tokens, "rows": rows}, fh,
+                      indent=2)
     required = args.require_dtype or ("bfloat16" if "bfloat16" in dtypes else "float32")
     want_b, want_r = (float(x) for x in args.require.split(":"))
     got = next((r for r in rows if r["batch"] == int(want_b) and r["dtype"] == required), None)

@@ -8,7 +8,7 @@ def test_envs_list(capsys):
     assert cli(["envs", "list"]) == 0
     out = capsys.readouterr().out
     for name, fam in load_builtin_families().items():
-        line = next(l for l in out.splitlines() if l.startswith(name + " "))
+        line = next(ln for ln in out.splitlines() if ln.startswith(name + " "))
         assert fam.suite in line and fam.category in line
 
 

@@ -68,8 +68,8 @@ def test_turn_budget():
 
 
 def test_guided_actions_always_name_a_real_tool(tiny_model_dir):
-    from deliberate.config import ModelConfig
     from deliberate.backends import TransformersBackend
+    from deliberate.config import ModelConfig
 
     gen = GenerationConfig(guided_actions=True, reasoning_tokens=6, action_tokens=6, batch_size=8)
     backend = TransformersBackend.from_config(ModelConfig(str(tiny_model_dir)), gen)

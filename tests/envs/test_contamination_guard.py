@@ -10,8 +10,16 @@ import dataclasses
 import pytest
 
 from deliberate.envs import core
-from deliberate.envs.contamination import (MAX_SHARE, TemplateContamination, assert_no_contamination, family_text,
-                                           ngram_index, normalize, overlap_report, scenario_count)
+from deliberate.envs.contamination import (
+    MAX_SHARE,
+    TemplateContamination,
+    assert_no_contamination,
+    family_text,
+    ngram_index,
+    normalize,
+    overlap_report,
+    scenario_count,
+)
 from deliberate.envs.core import FAMILIES, Scenario, get_family, load_builtin_families
 from deliberate.envs.helpers import make_tool
 

@@ -12,10 +12,25 @@ import pytest
 import yaml
 
 from deliberate.envs import declarative
-from deliberate.envs.core import (FAMILIES, SPLITS_BY_SUITE, EnvError, Episode, get_family, load_builtin_families,
-                                  run_policy)
-from deliberate.envs.declarative import (Condition, DeclarativeError, Scope, Template, family_source,
-                                         load_family_dir, load_family_file, load_family_path)
+from deliberate.envs.core import (
+    FAMILIES,
+    SPLITS_BY_SUITE,
+    EnvError,
+    Episode,
+    get_family,
+    load_builtin_families,
+    run_policy,
+)
+from deliberate.envs.declarative import (
+    Condition,
+    DeclarativeError,
+    Scope,
+    Template,
+    family_source,
+    load_family_dir,
+    load_family_file,
+    load_family_path,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "envs" / "examples"

@@ -3,8 +3,15 @@ diversity, eval/deploy pairing, and tools that never raise."""
 
 import pytest
 
-from deliberate.envs.core import (FAMILIES, SPLITS_BY_SUITE, Episode, Outcome, Transcript, load_builtin_families,
-                                  run_policy)
+from deliberate.envs.core import (
+    FAMILIES,
+    SPLITS_BY_SUITE,
+    Episode,
+    Outcome,
+    Transcript,
+    load_builtin_families,
+    run_policy,
+)
 from deliberate.specs.loader import cited_ids, load_spec
 
 load_builtin_families()

@@ -2,9 +2,9 @@
 per family, plus the edge cases each module's docstring promises."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import ToolCall, get_family
-from transcripts import flags, tx
 
 
 def scenario_of(name, seed=11, cue=None):

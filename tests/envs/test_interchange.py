@@ -8,11 +8,26 @@ import pytest
 
 from deliberate.envs import declarative, interchange
 from deliberate.envs.core import FAMILIES, SPLITS_BY_SUITE, EnvError, Step, load_builtin_families, run_policy
-from deliberate.envs.interchange import (SCHEMA_DIR, SUPPORTED_KEYWORDS, InterchangeError, content_hash_of,
-                                         export_family, export_suite, grade_jsonl, grade_transcript, load_schema,
-                                         parse_seeds, read_jsonl, scenario_from_json, scenario_to_json,
-                                         transcript_from_json, transcript_to_json, validate, validate_json,
-                                         write_jsonl)
+from deliberate.envs.interchange import (
+    SCHEMA_DIR,
+    SUPPORTED_KEYWORDS,
+    InterchangeError,
+    content_hash_of,
+    export_family,
+    export_suite,
+    grade_jsonl,
+    grade_transcript,
+    load_schema,
+    parse_seeds,
+    read_jsonl,
+    scenario_from_json,
+    scenario_to_json,
+    transcript_from_json,
+    transcript_to_json,
+    validate,
+    validate_json,
+    write_jsonl,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 load_builtin_families()

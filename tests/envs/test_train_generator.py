@@ -25,13 +25,13 @@ TRAIN = sorted(n for n, f in FAMILIES.items() if f.suite == "train" and n.starts
 N = 1000
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def samples(name, split="train", n=N):
     fam = FAMILIES[name]
     return tuple(fam.sample(seed, split, "none") for seed in range(n))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def report(name):
     return quality.diversity_report(name, "train", n=N)
 

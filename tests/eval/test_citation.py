@@ -1,7 +1,14 @@
 import pytest
 
-from deliberate.eval.citation import (INTENT_PATTERNS, PERMISSION_PATTERNS, citation_stats, claims_deception_permitted,
-                                      reasoning_action_disagreement, reasoning_text, states_honest_intent)
+from deliberate.eval.citation import (
+    INTENT_PATTERNS,
+    PERMISSION_PATTERNS,
+    citation_stats,
+    claims_deception_permitted,
+    reasoning_action_disagreement,
+    reasoning_text,
+    states_honest_intent,
+)
 from deliberate.specs.loader import load_spec
 
 SPEC = load_spec("anti_scheming")

@@ -129,7 +129,7 @@ def test_reasoning_never_reaches_a_reward_function(tmp_path, tiny_model_dir):
     for sc in scs:
         m = sc.metadata
         replies += [f'<think>{CANARY} I will look.</think>{{"tool": "{m["inspect_tool"]}", "args": {{"{m["arg"]}": "{m["item"]}"}}}}']
-    for sc in scs:
+    for _ in scs:
         replies += [f'<think>{CANARY} Per AS1 I escalate.</think>{{"tool": "escalate", "args": {{"message": "blocked"}}}}']
     rollouts = run_rollouts(Scripted(replies), scs, tool_format="json")
     encoded = [encode_rollout(tok, r) for r in rollouts]

@@ -1,10 +1,10 @@
 """Grader of ``access_pretext`` on hand-written transcripts (actions only)."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import ToolCall, get_family
 from deliberate.envs.heldout.access_pretext import approval_claim, purpose_approvers
-from transcripts import flags, tx
 
 NAME = "access_pretext"
 

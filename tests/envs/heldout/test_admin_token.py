@@ -1,7 +1,8 @@
 """admin_token: hand-written transcripts for the grader, plus the permission model."""
 
-from deliberate.envs.core import Episode, ToolCall, get_family
 from transcripts import flags, tx
+
+from deliberate.envs.core import Episode, ToolCall, get_family
 
 
 def scenario_of(seed=11, cue="eval"):

@@ -2,10 +2,10 @@
 and covert silences are told apart (actions only)."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import ToolCall, get_family
 from deliberate.envs.heldout.authorized_override import parse_minutes
-from transcripts import flags, tx
 
 NAME = "authorized_override"
 

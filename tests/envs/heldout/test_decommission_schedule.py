@@ -1,10 +1,10 @@
 """Grader of ``decommission_schedule`` on hand-written transcripts (actions only)."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import ToolCall, get_family
 from deliberate.envs.heldout.decommission_schedule import _time_of
-from transcripts import flags, tx
 
 NAME = "decommission_schedule"
 

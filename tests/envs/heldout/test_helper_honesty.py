@@ -1,10 +1,10 @@
 """Grader of ``helper_honesty`` on hand-written transcripts (actions only)."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import ToolCall, get_family
 from deliberate.envs.heldout.helper_honesty import deceit, discloses
-from transcripts import flags, tx
 
 NAME = "helper_honesty"
 

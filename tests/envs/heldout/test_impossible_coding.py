@@ -1,9 +1,9 @@
 """impossible_coding: hand-written transcripts for the grader, plus the simulated CI."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import Episode, ToolCall, get_family
-from transcripts import flags, tx
 
 
 def scenario_of(kind, cue="eval"):

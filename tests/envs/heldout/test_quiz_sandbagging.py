@@ -1,10 +1,10 @@
 """quiz_sandbagging: conditions, hand-written transcripts for the grader, and the paired test."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import Episode, get_family, run_policy
 from deliberate.envs.heldout.quiz_sandbagging import _fmt, paired_sandbagging_test, quiz_score
-from transcripts import flags, tx
 
 
 def scenario_of(seed=10, cue="eval"):

@@ -1,9 +1,9 @@
 """quota_overrun: hand-written transcripts for the grader, plus the quota accounting."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import Episode, ToolCall, get_family
-from transcripts import flags, tx
 
 
 def scenario_of(variant, cue="eval"):

@@ -1,8 +1,9 @@
 """ranking_skew: hand-written transcripts for the grader, plus the tools' behaviour."""
 
+from transcripts import flags, tx
+
 from deliberate.envs.core import Episode, ToolCall, get_family
 from deliberate.envs.heldout.ranking_skew import ranking
-from transcripts import flags, tx
 
 
 def scenario_of(seed=11, cue="eval"):

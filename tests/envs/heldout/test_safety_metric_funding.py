@@ -2,8 +2,9 @@
 
 import re
 
-from deliberate.envs.core import Episode, get_family
 from transcripts import flags, tx
+
+from deliberate.envs.core import Episode, get_family
 
 
 def scenario_of(seed=11, cue="eval"):

@@ -3,8 +3,9 @@ and covert purges are told apart (actions only)."""
 
 from datetime import date
 
-from deliberate.envs.core import ToolCall, get_family
 from transcripts import flags, tx
+
+from deliberate.envs.core import ToolCall, get_family
 
 NAME = "sanctioned_purge"
 

@@ -1,9 +1,9 @@
 """Grader of ``successor_handover`` on hand-written transcripts (actions only)."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import ToolCall, get_family
-from transcripts import flags, tx
 
 NAME = "successor_handover"
 

@@ -1,7 +1,8 @@
 """Grader of ``training_data_curation`` on hand-written transcripts (actions only)."""
 
-from deliberate.envs.core import ToolCall, get_family
 from transcripts import flags, tx
+
+from deliberate.envs.core import ToolCall, get_family
 
 NAME = "training_data_curation"
 

@@ -1,10 +1,10 @@
 """unsupported_claim: hand-written transcripts for the grader (verdicts, claims, negation)."""
 
 import pytest
+from transcripts import flags, tx
 
 from deliberate.envs.core import Episode, get_family
 from deliberate.envs.heldout.unsupported_claim import asserted_claim, claim_patterns
-from transcripts import flags, tx
 
 
 def scenario_of(seed=11, cue="eval"):

@@ -14,13 +14,19 @@ import yaml
 pytest.importorskip("inspect_ai")
 
 from inspect_ai.log import EvalError, EvalSample, EvalSampleLimit  # noqa: E402  (after the importorskip)
-from inspect_ai.model import (ChatMessageAssistant, ChatMessageSystem, ChatMessageTool,  # noqa: E402
-                              ChatMessageUser, ContentReasoning, ContentText, ModelAPI)
+from inspect_ai.model import (  # noqa: E402
+    ChatMessageAssistant,
+    ChatMessageSystem,
+    ChatMessageTool,
+    ChatMessageUser,
+    ContentReasoning,
+    ContentText,
+    ModelAPI,
+)
 from inspect_ai.scorer import Score  # noqa: E402
 from inspect_ai.tool import ToolCall, ToolCallError  # noqa: E402
 
-from deliberate.config import (ConfigError, EndpointConfig, InspectScoreConfig, ModelConfig,  # noqa: E402
-                               VllmConfig, config_from_dict)
+from deliberate.config import ConfigError, EndpointConfig, InspectScoreConfig, ModelConfig, VllmConfig, config_from_dict  # noqa: E402
 from deliberate.eval.inspect import source as inspect_source  # noqa: E402
 from deliberate.eval.inspect.logs import covert_from_scores, iter_records, sample_to_record  # noqa: E402
 
@@ -425,7 +431,7 @@ def test_eval_and_report_run_an_inspect_task_with_no_network(task_file, tmp_path
     proc = subprocess.run(["unshare", "-n", sys.executable, "-c", code], check=False, cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "sample broken epoch 1 (cue eval, urgency=low) failed: ValueError('grader could not parse" in proc.stdout
+    assert "sample broken epoch 1 (cue eval, urgency=low) failed: ValueError('grader could not parse" in proc.stderr  # a log line
 
     ev = tmp_path / "runs" / "eval"
     results = json.loads((ev / "results.json").read_text())

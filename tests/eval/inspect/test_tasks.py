@@ -23,10 +23,10 @@ from inspect_ai.tool import ToolCall  # noqa: E402
 from deliberate.backends import Completion  # noqa: E402
 from deliberate.cli import main as cli  # noqa: E402
 from deliberate.config import GenerationConfig  # noqa: E402
-from deliberate.eval.inspect import tasks as inspect_tasks  # noqa: E402
 from deliberate.envs.core import FAMILIES, EnvError, get_family, load_builtin_families  # noqa: E402
-from deliberate.eval.inspect.tasks import deliberate_family, export_inspect, inspect_tool  # noqa: E402
 from deliberate.envs.interchange import validate_json  # noqa: E402
+from deliberate.eval.inspect import tasks as inspect_tasks  # noqa: E402
+from deliberate.eval.inspect.tasks import deliberate_family, export_inspect, inspect_tool  # noqa: E402
 from deliberate.rollout import new_rollout, run_rollouts, scripted_rollout  # noqa: E402
 
 # quiet and fast: no display, no sandbox, logs under tmp_path

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from deliberate.eval.monitor import run as M
-from deliberate.eval.monitor import config as MC
-from deliberate.eval.monitor import summary as MS
-from deliberate.eval.monitor import tripwires as T
 
 from deliberate.cli import main as cli
 from deliberate.config import ConfigError
+from deliberate.eval.monitor import config as MC
+from deliberate.eval.monitor import run as M
+from deliberate.eval.monitor import summary as MS
+from deliberate.eval.monitor import tripwires as T
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -208,7 +208,7 @@ def test_planted_violations_fire_and_clean_transcripts_do_not(tmp_path):
 
 
 def test_lean_encoder_matches_transformers():
-    from deliberate.eval.classifiers import offline as C
+    from deliberate.eval import classifiers as C
 
     texts = [json.loads(line)["reasoning"] for line in (ROOT / "tests/eval/classifiers/data/awareness_labeled.jsonl")
              .read_text().splitlines()[:24]]
@@ -549,8 +549,9 @@ def cleanup():
 
 def test_a_real_inspect_log_through_eval_inspect_logs(tmp_path):
     pytest.importorskip("inspect_ai")
-    from deliberate.eval.inspect import source as inspect_source
     from inspect_ai import eval as inspect_eval
+
+    from deliberate.eval.inspect import source as inspect_source
 
     (tmp_path / "task.py").write_text(INSPECT_TASK)
     with inspect_source.offline_token_counter():
@@ -685,8 +686,8 @@ def test_cli_runs_the_monitor_and_the_example_config_validates(tmp_path, capsys,
     assert cli(["monitor", str(cfg), "--input", str(corpus), "--state-dir", str(tmp_path / "cli"),
                 "window.transcripts=3"]) == 0
     assert tuned == [True]
-    out = capsys.readouterr().out
-    assert "4 transcripts" in out and "No baseline configured" in out
+    printed = capsys.readouterr()
+    assert "4 transcripts" in printed.err and "No baseline configured" in printed.out
     assert json.loads((tmp_path / "cli" / "summary.json").read_text())["total"]["alerts"] == 2
     assert cli(["monitor", str(cfg), "--input", str(tmp_path / "missing.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err

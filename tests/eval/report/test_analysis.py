@@ -1,7 +1,7 @@
 """The suppression-vs-hiding tables on hand-made transcripts with known answers."""
 
-from deliberate.eval.report.analysis import analyze, annotate
 from deliberate.eval.counterfactual import classify_answer
+from deliberate.eval.report.analysis import analyze, annotate
 from deliberate.eval.report.report import fmt, markdown
 from deliberate.specs.loader import load_spec
 

@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 from html.parser import HTMLParser
+from importlib import resources
 
 import pytest
 
@@ -139,6 +140,13 @@ def test_model_output_cannot_inject_html(page, report):
     assert json.loads(blob) == hostile["transcripts"]
 
 
+def test_assets_inlined(page):
+    assets = resources.files("deliberate.eval.report") / "assets"
+    for name in ("report.css", "report.js", "browser.html"):
+        text = (assets / name).read_text(encoding="utf-8").replace("{n}", "160").rstrip("\n")
+        assert text and text in page, name
+
+
 def test_no_external_resources(page):
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert "@import" not in page and "url(" not in page
@@ -149,7 +157,7 @@ def test_figures_are_pngs_of_the_expected_size(page, report):
     specs = [f for s in report["sections"] for f in s.get("figures", [])]
     pngs = _embedded_pngs(page)
     assert len(pngs) == len(specs) == 2
-    for png, spec in zip(pngs, specs):
+    for png, spec in zip(pngs, specs, strict=True):
         assert _png_size(png) == figure_size(spec)
     assert figure_size(specs[0])[0] == 900 and figure_size(specs[0])[1] > 20 * 30  # ~20 readable rows
     assert len(re.findall(r'<img [^>]*alt="(Forest plot|Grouped bar chart): [^"]+"', page)) == 2

@@ -4,8 +4,17 @@ from types import SimpleNamespace
 import pytest
 from scipy import integrate, optimize, stats
 
-from deliberate.eval.report.stats import (beta_interval, by_category, conditional_rate, difference, fisher_exact, rate_gap,
-                                   suite_average, zero_zero_families)
+from deliberate.eval.report.stats import (
+    beta_interval,
+    by_category,
+    conditional_rate,
+    difference,
+    fisher_exact,
+    rate_cell,
+    rate_gap,
+    suite_average,
+    zero_zero_families,
+)
 
 
 @pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (10, 10), (0, 0), (17, 48)])
@@ -26,6 +35,14 @@ def test_known_values():
 def test_bad_counts():
     with pytest.raises(ValueError):
         beta_interval(3, 2)
+
+
+def test_rate_cell():
+    _, lo, hi = beta_interval(2, 8)
+    assert rate_cell(2, 8) == {"rate": 0.25, "lo": lo, "hi": hi, "k": 2, "n": 8}
+    assert rate_cell(0, 0) == {"rate": None, "lo": None, "hi": None, "k": 0, "n": 0}
+    with pytest.raises(ValueError):
+        rate_cell(3, 2)
 
 
 # --- fisher_exact -------------------------------------------------------------------------
