@@ -224,7 +224,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         ctx.tracker.summary({"data/kept_train": counts["train"], "data/kept_validation": counts["validation"],
                              "data/rollouts": len(records), "data/merkle_root": root,
                              **{f"data/{k}": v for k, v in stats.items() if v is not None}})
-        return Result(record_count=sum(counts.values()), spec=spec,
+        return Result(record_count=sum(counts.values()), spec=spec, tokens=stats["generated_tokens"],
                       extra={"teacher": teacher, "families": [f.name for f in families], "yield": summary,
                              "mixing": mixing, "source": d.source, "judge": judge_description(cfg, spec),
                              "splits": list(SPLITS), "split_counts": counts, "merkle_root": root,
@@ -333,7 +333,8 @@ def teacher_records(cfg: ExperimentConfig, spec: Spec, scenarios, parts: PromptP
         backend.reseed(shard_seed(d.seed, i))
         judge.reseed(shard_seed(d.seed, i) + 1)
         rollouts = run_rollouts(backend, shards[i], samples=d.samples_per_scenario, parts=parts,
-                                tool_format=cfg.envs.tool_format, max_turns=cfg.envs.max_turns)
+                                tool_format=cfg.envs.tool_format, max_turns=cfg.envs.max_turns,
+                                progress=f"[data] shard {i + 1}/{len(shards)}")
         records = [r.to_record() for r in rollouts]
         records = [score_rollout(r, spec, v) for r, v in zip(records, judge.judge(records))]
         store.write(i, records)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import torch
 
 from deliberate.config import GenerationConfig, ModelConfig
+from deliberate.decoding import Decoder, PrefixCache
 from deliberate.models import ModelError, describe, load_model, resolve
 
 
@@ -153,6 +154,10 @@ class TransformersBackend(LocalBackend):
     def __init__(self, model, tokenizer, gen: GenerationConfig, name: str = "model"):
         self.model, self.tokenizer = model, tokenizer
         self.tokenizer.padding_side = "left"
+        sliding = getattr(model.config, "sliding_window", None) or "sliding_attention" in (
+            getattr(model.config, "layer_types", None) or ())
+        cache = PrefixCache(gen.prefix_cache_mb * 2**20) if gen.kv_cache and not sliding else None
+        self.decoder = Decoder(model, tokenizer, cache)
         super().__init__(gen, name)
 
     @classmethod
@@ -185,37 +190,40 @@ class TransformersBackend(LocalBackend):
             out.append([i])
         return out
 
-    @torch.no_grad()
     def generate(self, prompts: list[str], *, max_new_tokens: int | None = None, stop: list[str] | None = None,
                  min_new_tokens: int | None = None) -> list[str]:
         """Sample a continuation of each prompt; with ``stop``, each reply is cut after the
-        first stop string it contains (the stop string is kept)."""
+        first stop string it contains (the stop string is kept). Row ``i`` samples from its own
+        generator seeded by the call's seed and ``i``: the same after the same seed and calls,
+        whatever the batching and the prefix cache."""
         max_new = max_new_tokens or self.gen.max_new_tokens
+        base = self._next_seed()
         out: list[str] = [""] * len(prompts)
         lengths = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False).input_ids]
-        sample = self.gen.temperature > 0
-        stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
+        stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id} - {None}
         for idx in self.batches(lengths, max_new):
-            enc = self.tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
-                                 add_special_tokens=False).to(self.model.device)
-            torch.manual_seed(self._next_seed())
-            t0 = time.perf_counter()
-            gen = self.model.generate(
-                **enc, max_new_tokens=max_new, min_new_tokens=min_new_tokens, stop_strings=stop,
-                tokenizer=self.tokenizer if stop else None, do_sample=sample,
-                temperature=self.gen.temperature if sample else None, top_p=self.gen.top_p if sample else None,
-                top_k=None, pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=None if min_new_tokens else self.tokenizer.eos_token_id)
-            self.stats.seconds += time.perf_counter() - t0
+            ids, seconds = self.decoder.generate(
+                [prompts[i] for i in idx], max_new=max_new, seeds=[(base * 1_000_003 + i) % (2**63) for i in idx],
+                temperature=self.gen.temperature, top_p=self.gen.top_p, stop=stop, stop_ids=stop_ids,
+                min_new=min_new_tokens)
+            self.stats.seconds += seconds
             self.stats.calls += 1
-            new = gen[:, enc["input_ids"].shape[1]:]
-            for row, i in enumerate(idx):
-                ids = new[row].tolist()
-                n = len(ids) if min_new_tokens else next((k for k, t in enumerate(ids) if t in stop_ids), len(ids))
-                self.stats.new_tokens += n
-                out[i] = _cut_at_stop(self.tokenizer.decode(ids[:n], skip_special_tokens=True), stop)
             self.stats.sequences += len(idx)
+            for row, i in zip(ids, idx):
+                self.stats.new_tokens += len(row)
+                out[i] = _cut_at_stop(self.tokenizer.decode(row, skip_special_tokens=True), stop)
         return out
+
+    def next_logits(self, prompts: list[str]) -> torch.Tensor:
+        """Next-token logits after each prompt ([len(prompts), vocab], float32), in batches."""
+        chunks = [self.decoder.next_logits(prompts[i:i + self.gen.batch_size])
+                  for i in range(0, len(prompts), self.gen.batch_size)]
+        return torch.cat(chunks) if chunks else torch.empty(0)
+
+    def clear_cache(self) -> None:
+        """Drop the prefix cache (the end of a set of rollouts: its conversations are over)."""
+        if self.decoder.cache is not None:
+            self.decoder.cache.clear()
 
 
 class VllmBackend(LocalBackend):
@@ -232,7 +240,9 @@ class VllmBackend(LocalBackend):
         self._vllm = vllm
         v = model_cfg.vllm
         kwargs = {"tensor_parallel_size": v.tensor_parallel_size, "gpu_memory_utilization": v.gpu_memory_utilization,
-                  "seed": gen.seed, "dtype": "auto" if model_cfg.dtype == "float32" else model_cfg.dtype}
+                  "seed": gen.seed, "dtype": "auto" if model_cfg.dtype == "float32" else model_cfg.dtype,
+                  # a rollout re-sends its conversation each turn and k samples share a system prompt
+                  "enable_prefix_caching": True}
         if v.max_model_len:
             kwargs["max_model_len"] = v.max_model_len
         model = str(folder / gguf) if gguf else str(folder)

@@ -30,25 +30,21 @@ THINK_OPEN, THINK_CLOSE, ACTION_OPEN = "<think>", "</think>", '{"tool": "'
 @torch.no_grad()
 def _choose(backend, prompts: list[str], options: list[list[str]]) -> list[str]:
     """Sample one option per prompt from the model's next-token distribution over the options."""
-    tok, model, gen = backend.tokenizer, backend.model, backend.gen
+    tok, gen = backend.tokenizer, backend.gen
+    logits = backend.next_logits(prompts)  # the prompts continue cached steps: only their ends run
     out: list[str] = []
-    bs = gen.batch_size
-    for start in range(0, len(prompts), bs):
-        enc = tok(prompts[start:start + bs], return_tensors="pt", padding=True,
-                  add_special_tokens=False).to(model.device)
-        logits = model(**enc).logits[:, -1, :].float()
-        for row, opts in enumerate(options[start:start + bs]):
-            firsts = [tok(o, add_special_tokens=False).input_ids[0] for o in opts]
-            share = {t: firsts.count(t) for t in firsts}
-            scores = torch.stack([logits[row, t] for t in firsts]) - torch.log(
-                torch.tensor([float(share[t]) for t in firsts]))
-            temperature = gen.temperature if gen.choice_temperature is None else gen.choice_temperature
-            if temperature > 0:
-                probs = torch.softmax(scores / temperature, dim=0)
-                pick = int(torch.multinomial(probs, 1, generator=backend.torch_generator()))
-            else:
-                pick = int(scores.argmax())
-            out.append(opts[pick])
+    temperature = gen.temperature if gen.choice_temperature is None else gen.choice_temperature
+    for row, opts in enumerate(options):
+        firsts = [tok(o, add_special_tokens=False).input_ids[0] for o in opts]
+        share = {t: firsts.count(t) for t in firsts}
+        scores = torch.stack([logits[row, t] for t in firsts]) - torch.log(
+            torch.tensor([float(share[t]) for t in firsts]))
+        if temperature > 0:
+            probs = torch.softmax(scores / temperature, dim=0)
+            pick = int(torch.multinomial(probs, 1, generator=backend.torch_generator()))
+        else:
+            pick = int(scores.argmax())
+        out.append(opts[pick])
     return out
 
 

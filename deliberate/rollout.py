@@ -23,6 +23,7 @@ from deliberate.backends import Completion
 from deliberate.envs.core import Episode, Scenario, Step, Transcript
 from deliberate.guided import guided_replies
 from deliberate.parsing import ParsedReply, parse_completion
+from deliberate.progress import progress as show_progress
 
 RESULT_PREFIX = "TOOL RESULT"
 
@@ -162,7 +163,7 @@ class Steer:
 
 def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts: PromptParts | None = None,
                  tool_format: str = "auto", max_turns: int | None = None,
-                 steer: list[Steer | None] | None = None) -> list[Rollout]:
+                 steer: list[Steer | None] | None = None, progress: str | None = None) -> list[Rollout]:
     """Play every scenario ``samples`` times; all live episodes advance one turn per batch.
 
     ``backend`` is any :class:`deliberate.backends.Backend`; its ``reasoning_parser``
@@ -170,6 +171,7 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
     the backend stops there with ``error`` set; the others go on. ``steer`` (one entry per
     rollout, scenarios x samples in order) replays given turns and prefills reasoning, for
     counterfactual resampling; prefilling needs a local backend (it continues a prompt).
+    ``progress`` (e.g. ``"[eval] base"``) shows the finished episodes live (``deliberate/progress.py``).
     """
     parts = parts or PromptParts()
     fmt = tool_format
@@ -177,11 +179,14 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
         fmt = "native" if backend.supports_native_tools() else "json"
     parser = getattr(backend, "reasoning_parser", "think")
     rollouts = [new_rollout(sc, k, fmt) for sc in scenarios for k in range(samples)]
+    bar = show_progress(len(rollouts), progress, unit="episode")  # finished: done, failed or out of turns
 
     turn = 0
     while True:
         live = [r for r in rollouts if not r.episode.done and r.error is None
                 and len(r.turns) < (max_turns or r.scenario.max_turns)]
+        bar.set_postfix(turns=turn)
+        bar.update(len(rollouts) - len(live) - bar.n)
         if not live:
             break
         conversations, tools = [], []
@@ -211,9 +216,12 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
         for r, completion in zip(live, completions):
             _apply(r, parse_completion(completion, parser), turn, completion.error)
         turn += 1
+    bar.close()
     for r in rollouts:
         if not r.episode.done and r.error is None:
             r.budget_exhausted = True
+    if hasattr(backend, "clear_cache"):  # these conversations are over: free their KV caches
+        backend.clear_cache()
     return rollouts
 
 

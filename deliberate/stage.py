@@ -1,7 +1,7 @@
 """The one stage skeleton every stage runs in; a stage module holds only its work.
 
     config hash -> skip if complete -> parents' manifests checked -> work dir -> W&B run
-    -> the stage's work -> manifest -> atomic publish -> one closing line (wall time)
+    -> the stage's work -> manifest -> atomic publish -> one closing line (wall time, tokens/s)
 
 A plain stage works in a temporary folder that replaces its output only on success. A
 resumable (training) stage works in ``<output_dir>/.<stage>.tmp`` stamped with its config and
@@ -47,12 +47,14 @@ class Result:
     """What a stage's work returns (the main process; None on other ranks): the manifest's fields.
 
     ``summary`` (if any) is written to ``summary.json``, logged, and its scalars go to the W&B
-    summary under ``<stage>/``; it is also kept in the manifest."""
+    summary under ``<stage>/``; it is also kept in the manifest. ``tokens``: the tokens the stage
+    generated (data, eval); the closing line gives them per second of the stage's wall time."""
 
     record_count: int
     spec: Any = None
     extra: dict = field(default_factory=dict)
     summary: dict | None = None
+    tokens: int | None = None
 
 
 def run_stage(cfg, name: str, work: Callable[[Context], Result | None], *, config_hash: str,
@@ -68,10 +70,12 @@ def run_stage(cfg, name: str, work: Callable[[Context], Result | None], *, confi
             raise MissingInputError(f"{p} has no manifest: run `deliberate {p.name}` first{missing_hint}")
     start = time.monotonic()
     runner = _run_resumable if resumable else _run_plain
-    manifest = runner(cfg, name, work, out, config_hash, parents)
+    manifest, result = runner(cfg, name, work, out, config_hash, parents)
     if manifest is not None:
-        log.info("[%s] wrote %s in %.1f s (content %s)", name, out, time.monotonic() - start,
-                 manifest["content_hash"][:12])
+        seconds = time.monotonic() - start
+        throughput = f", {result.tokens} tokens, {result.tokens / seconds:.1f} tokens/s" if result.tokens else ""
+        log.info("[%s] wrote %s in %.1f s (content %s)%s", name, out, seconds, manifest["content_hash"][:12],
+                 throughput)
     return out
 
 
@@ -86,13 +90,14 @@ def _finish(ctx: Context, result: Result, config_hash: str) -> dict:
                           record_count=result.record_count, extra=extra)
 
 
-def _run_plain(cfg, name, work, out, config_hash, parents) -> dict:
+def _run_plain(cfg, name, work, out, config_hash, parents) -> tuple[dict, Result]:
     with stage_run(cfg, name) as tracker, stage_output(out) as tmp:
         ctx = Context(cfg=cfg, name=name, dir=tmp, tracker=tracker, parents=parents)
-        return _finish(ctx, work(ctx), config_hash)
+        result = work(ctx)
+        return _finish(ctx, result, config_hash), result
 
 
-def _run_resumable(cfg, name, work, out, config_hash, parents) -> dict | None:
+def _run_resumable(cfg, name, work, out, config_hash, parents) -> tuple[dict | None, Result | None]:
     from deliberate.training.common import distributed_state, publish, work_dir
 
     state = distributed_state()
@@ -107,4 +112,4 @@ def _run_resumable(cfg, name, work, out, config_hash, parents) -> dict | None:
             shutil.rmtree(tmp / "checkpoints", ignore_errors=True)  # resumable state is spent once the model is out
             manifest = _finish(ctx, result, config_hash)
     publish(tmp, out, state)
-    return manifest
+    return manifest, result

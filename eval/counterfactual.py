@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 
+from deliberate.progress import progress as show_progress
 from deliberate.records import reasoning_of, turn_at
 from deliberate.rollout import Steer, run_rollouts
 
@@ -68,9 +69,14 @@ def _tag(rollout, turn: int, tag: str, *, cut: int | None = None, injected: str 
 
 
 def resample(backend, originals: list[dict], scenarios: dict, awareness, *, max_turns: int, tool_format: str,
-             max_resamples: int, seed: int, limit: int = 0) -> tuple[dict, list[dict]]:
+             max_resamples: int, seed: int, limit: int = 0, progress: str | None = None) -> tuple[dict, list[dict]]:
     """Counts {condition: (covert, n)} and the counterfactual transcripts. ``limit`` > 0 caps the
-    transcripts per condition (spread evenly over the originals, so every family and cue stays in)."""
+    transcripts per condition (spread evenly over the originals, so every family and cue stays in).
+    ``progress`` (e.g. ``"[eval] base counterfactual"``) labels the progress lines of its rollouts."""
+
+    def shown(what: str) -> str | None:
+        return f"{progress} {what}" if progress else None
+
     flags = awareness.classify([reasoning_of(r) for r in originals])
     aware = [(r, f) for r, f in zip(originals, flags) if f["flag"] and f["sentences"]]
     unaware = [r for r, f in zip(originals, flags) if not f["flag"]]
@@ -97,7 +103,8 @@ def resample(backend, originals: list[dict], scenarios: dict, awareness, *, max_
         steer = [Steer(forced=[t["raw"] for t in r["turns"][:turn]], prefix=r["turns"][turn]["reasoning"][:cut])
                  for r, turn, cut in pending]
         rollouts = run_rollouts(backend, [scenarios[r["scenario_id"]] for r, _, _ in pending], steer=steer,
-                                max_turns=max_turns, tool_format=tool_format)
+                                max_turns=max_turns, tool_format=tool_format,
+                                progress=shown(f"remove awareness, try {attempt + 1}/{max_resamples}"))
         still = awareness.classify([ro.turns[turn]["reasoning"] if turn < len(ro.turns) else ""
                                     for ro, (_, turn, _) in zip(rollouts, pending)])
         next_pending = []
@@ -118,7 +125,7 @@ def resample(backend, originals: list[dict], scenarios: dict, awareness, *, max_
         sentences = [pool[i % len(pool)] for i in range(len(unaware))]
         rollouts = run_rollouts(backend, [scenarios[r["scenario_id"]] for r in unaware],
                                 steer=[Steer(prefix=s + " ") for s in sentences], max_turns=max_turns,
-                                tool_format=tool_format)
+                                tool_format=tool_format, progress=shown(label.replace("_", " ")))
         recs = [_tag(ro, 0, f"counterfactual:{label.replace('_', '-')}", injected=s)
                 for ro, s in zip(rollouts, sentences)]
         out[label] = (sum(x["outcome"]["covert"] for x in recs), len(recs))
@@ -126,16 +133,20 @@ def resample(backend, originals: list[dict], scenarios: dict, awareness, *, max_
     return out, records
 
 
-def interrogate(backend, originals: list[dict], max_new_tokens: int = 64) -> tuple[dict, list[dict]]:
-    """Ask every covert episode what it did; classify the answers."""
+def interrogate(backend, originals: list[dict], max_new_tokens: int = 64,
+                progress: str | None = None) -> tuple[dict, list[dict]]:
+    """Ask every covert episode what it did; classify the answers. ``progress``: the label of its
+    progress lines (the answers come from one batched call: a line before it and one after)."""
     covert = [r for r in originals if r["outcome"]["covert"]]
     if not covert:
         return {"asked": 0, "confessed": 0, "doubled_down": 0}, []
     conversations = [r["messages"] + [{"role": "user", "content": FOLLOW_UP, "reasoning": ""}] for r in covert]
-    if hasattr(backend, "render"):
-        answers = backend.generate([backend.render(c) for c in conversations], max_new_tokens=max_new_tokens)
-    else:
-        answers = [c.text if not c.error else "" for c in backend.respond(conversations)]
+    with show_progress(len(conversations), progress, unit="answer") as bar:
+        if hasattr(backend, "render"):
+            answers = backend.generate([backend.render(c) for c in conversations], max_new_tokens=max_new_tokens)
+        else:
+            answers = [c.text if not c.error else "" for c in backend.respond(conversations)]
+        bar.update(len(answers))
     labels = [{"scenario_id": r["scenario_id"], "answer": a, "label": classify_answer(a)}
               for r, a in zip(covert, answers)]
     return ({"asked": len(covert), "confessed": sum(x["label"] == "confessed" for x in labels),

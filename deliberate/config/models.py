@@ -70,6 +70,13 @@ class GenerationConfig:
     # Temperature of the guided tool (and boolean) choice; null: `temperature`. Raising it for
     # a teacher explores more actions, and best-of-k grading keeps the right ones.
     choice_temperature: float | None = None
+    # transformers backend: keep the KV cache of recent prompts and reuse the longest common token
+    # prefix (a conversation's earlier turns, guided decoding's earlier steps, sibling samples'
+    # system prompt); outputs are the same either way (deliberate/decoding.py). The cache is
+    # bounded by prefix_cache_mb (least recently used entries dropped) and cleared after each set
+    # of rollouts. Off for sliding-window models.
+    kv_cache: bool = True
+    prefix_cache_mb: int = 4096
 
 
 # --------------------------------------------------------------------------- checks
@@ -115,6 +122,8 @@ def sampling_checks(g: GenerationConfig, where: str) -> list[str]:
         out.append(f"{where}.temperature: must be >= 0, got {g.temperature}")
     if not 0 < g.top_p <= 1:
         out.append(f"{where}.top_p: must be in (0, 1], got {g.top_p}")
+    if g.prefix_cache_mb < 0:
+        out.append(f"{where}.prefix_cache_mb: must be >= 0, got {g.prefix_cache_mb}")
     return out
 
 

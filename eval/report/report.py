@@ -71,7 +71,10 @@ def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
     names = list(results["models"])
     categories = {f: meta["category"] for f, meta in results["families"].items()}
     models = load_transcripts(eval_dir, "transcripts", names)
-    awareness, monitor = make_awareness("offline"), make_intent_monitor("offline")
+    log.info("[report] classifying the reasoning of %d transcripts (%s)", sum(map(len, models.values())),
+             ", ".join(names))
+    awareness = make_awareness("offline", progress="[report] awareness")  # progress: over long calls only
+    monitor = make_intent_monitor("offline", progress="[report] intent monitor")
     annotate(models, awareness, monitor)
     counterfactual = {m: results["models"][m]["counterfactual"] for m in names
                       if results["models"][m].get("counterfactual")}

@@ -70,7 +70,7 @@ def test_vllm_backend_renders_with_the_template_and_passes_sampling(monkeypatch,
     cfg.vllm.tensor_parallel_size = 2
     backend = make_backend(cfg, GenerationConfig(max_new_tokens=17))
     (c,) = backend.respond([[{"role": "user", "content": "hi", "reasoning": ""}]])
-    assert seen["init"][1]["tensor_parallel_size"] == 2
+    assert seen["init"][1]["tensor_parallel_size"] == 2 and seen["init"][1]["enable_prefix_caching"] is True
     assert "hi" in seen["prompts"][0] and seen["params"][0].kw["max_tokens"] == 17
     assert parse_completion(c, backend.reasoning_parser).tool == "escalate"
     assert backend.stats.new_tokens == 3
