@@ -103,6 +103,7 @@ class Decoder:
         # transformers renamed forward's past_key_values to cache (5.x); take whichever this one has
         params = inspect.signature(model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self._last_only = {"logits_to_keep": 1} if "logits_to_keep" in params else {}  # else every position's
 
     def rows(self, prompts: list[str]) -> list[Row]:
         """The prompts as rows, each with the longest cached prefix it can reuse. Prefixes that
@@ -182,8 +183,8 @@ class Decoder:
         """One forward pass extending ``cache``; logits of the last position only."""
         device = self.model.device
         return self.model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
-                          position_ids=positions.to(device), use_cache=True, logits_to_keep=1,
-                          **{self._cache_arg: cache})
+                          position_ids=positions.to(device), use_cache=True,
+                          **self._last_only, **{self._cache_arg: cache})
 
     @staticmethod
     def _cache_of(out):
