@@ -38,7 +38,9 @@ class SftConfig:
     # Pack several conversations into each row (TRL best-fit decreasing, padding-free): no compute
     # is spent on padding; attention never crosses conversations (position ids restart per conversation).
     packing: bool = False
-    logging_steps: int = 1
+    # 10, TRL's default: logging every step made each SFT step ~13% slower than plain TRL on a 2-core
+    # CPU (scripts/bench/sft_overhead.py, docs/benchmarks.md); 1 gives per-step curves at that cost
+    logging_steps: int = 10
     save_steps: int = 0  # 0: no intermediate checkpoints
     seed: int = 0
 
