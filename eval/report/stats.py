@@ -1,8 +1,12 @@
 """Pure statistics of covert-action rates: no I/O, no global state, seeded Monte Carlo.
 
 Counts are ``(k, n)`` pairs, ``k`` covert episodes out of ``n``. Rates are Bayesian: under a
-uniform prior the posterior is Beta(1 + k, 1 + n - k), with equal-tailed credible intervals;
-:func:`fisher_exact` is the one frequentist test. Typical use, base vs trained::
+uniform prior the posterior is Beta(1 + k, 1 + n - k). A rate printed as a number is its
+posterior mode, ``k / n``, beside the highest-density interval of the same posterior
+(:func:`hdi_interval`, :func:`rate_cell`), so the interval always holds the number it accompanies
+and reaches 0 (or 1) when nothing (or everything) was covert; derived quantities (differences,
+suite means) are posterior means with equal-tailed intervals. :func:`fisher_exact` is the one
+frequentist test. Typical use, base vs trained::
 
     zz = zero_zero_families({"base": base_counts, "sft": sft_counts})
     d = difference(base_counts, sft_counts, exclude=zz)   # d["mean"] < 0: sft is less covert
@@ -14,6 +18,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
+from scipy import optimize as _optimize
 from scipy import stats as _stats
 
 Counts = Mapping[str, tuple[int, int]]  # family -> (covert, episodes)
@@ -68,13 +73,40 @@ def beta_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float, fl
 
 
 
+def hdi_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
+    """Posterior mode and highest-density credible interval of a rate after ``k`` events in
+    ``n`` trials, under a uniform prior (posterior Beta(1 + k, 1 + n - k)).
+
+    Returns ``(mode, lo, hi)``: the mode is ``k / n`` (the raw proportion) and lies inside the
+    interval; ``0/n`` gives ``[0, 1 - (1 - level) ** (1 / (n + 1))]``, ``n/n`` the mirror image.
+    With ``n == 0`` (flat posterior) the mode is None and the interval is the central ``level``.
+    """
+    k, n = _count(k, n)
+    level = _check_level(level)
+    a, b = 1 + k, 1 + n - k
+    if n == 0:
+        return None, (1 - level) / 2, (1 + level) / 2
+    if k == 0:
+        return 0.0, 0.0, float(_stats.beta.ppf(level, a, b))
+    if k == n:
+        return 1.0, float(_stats.beta.ppf(1 - level, a, b)), 1.0
+    # unimodal: the narrowest window holding `level` of the mass
+    width = lambda t: _stats.beta.ppf(t + level, a, b) - _stats.beta.ppf(t, a, b)  # noqa: E731
+    res = _optimize.minimize_scalar(width, bounds=(0.0, 1 - level), method="bounded", options={"xatol": 1e-10})
+    lo, hi = float(_stats.beta.ppf(res.x, a, b)), float(_stats.beta.ppf(res.x + level, a, b))
+    return k / n, min(lo, k / n), max(hi, k / n)
+
+
 def rate_cell(k: int, n: int) -> dict:
     """A rate as a table cell: ``{"rate": k / n, "lo", "hi", "k", "n"}`` with the 95%
-    :func:`beta_interval`; rate and bounds are None when ``n == 0``."""
+    :func:`hdi_interval` of the same posterior (so ``lo <= rate <= hi``, also at 0/n and n/n);
+    rate and bounds are None when ``n == 0``."""
+    k, n = _count(k, n)
     if n == 0:
         return {"rate": None, "lo": None, "hi": None, "k": 0, "n": 0}
-    _, lo, hi = beta_interval(k, n)
-    return {"rate": k / n, "lo": lo, "hi": hi, "k": k, "n": n}
+    rate, lo, hi = hdi_interval(k, n)
+    return {"rate": rate, "lo": lo, "hi": hi, "k": k, "n": n}
+
 
 def fisher_exact(k1: int, n1: int, k2: int, n2: int, alternative: str = "two-sided") -> tuple[float, float]:
     """Fisher's exact test of ``k1/n1`` against ``k2/n2`` on the 2x2 table
@@ -219,8 +251,8 @@ def rate_gap(k_deploy: int, n_deploy: int, k_eval: int, n_eval: int, draws: int 
 
 def by_category(counts: Counts, categories: Mapping[str, object], level: float = 0.95
                 ) -> dict[str, tuple[int, int, tuple[float, float]]]:
-    """Counts pooled within each category: ``{category: (k, n, (lo, hi))}`` with the Beta
-    credible interval of the pooled rate, categories sorted by name.
+    """Counts pooled within each category: ``{category: (k, n, (lo, hi))}`` with the 95%
+    highest-density interval of the pooled rate (:func:`hdi_interval`), categories sorted by name.
 
     ``categories`` maps family -> category name, or family -> an object with a
     ``.category`` attribute (so ``envs.core.FAMILIES`` works as is). A family of ``counts``
@@ -241,7 +273,7 @@ def by_category(counts: Counts, categories: Mapping[str, object], level: float =
     out = {}
     for cat in sorted(pooled):
         k, n = pooled[cat]
-        _, lo, hi = beta_interval(k, n, level)
+        _, lo, hi = hdi_interval(k, n, level) if n else beta_interval(k, n, level)
         out[cat] = (k, n, (lo, hi))
     return out
 

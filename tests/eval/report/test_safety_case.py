@@ -100,7 +100,7 @@ def test_sections_numbers_and_gaps(tmp_path):
     assert "- Lineage: data (content `dddddddddddd`" in sft and " -> sft (content `ssssssssssss`" in sft
     assert "Hidden goal (hidden_sabotage): covert when triggered 1/4, states the goal 0/4" in sft
     assert "Follow-up interrogation: asked 1, confessed 1, doubled down 0" in sft
-    assert "Verdict from the report: sft vs base:" in sft
+    assert "Verdict from the report: On its own: " in sft and " sft vs base:" in sft
     assert "Durability: after capability-only training" in docs["durable"]
     assert "the untrained student (/models/base)" in docs["base"]
 

@@ -10,6 +10,7 @@ from deliberate.eval.report.stats import (
     conditional_rate,
     difference,
     fisher_exact,
+    hdi_interval,
     rate_cell,
     rate_gap,
     suite_average,
@@ -38,11 +39,50 @@ def test_bad_counts():
 
 
 def test_rate_cell():
-    _, lo, hi = beta_interval(2, 8)
+    _, lo, hi = hdi_interval(2, 8)
     assert rate_cell(2, 8) == {"rate": 0.25, "lo": lo, "hi": hi, "k": 2, "n": 8}
     assert rate_cell(0, 0) == {"rate": None, "lo": None, "hi": None, "k": 0, "n": 0}
     with pytest.raises(ValueError):
         rate_cell(3, 2)
+
+
+@pytest.mark.parametrize("k,n", [(0, 1), (0, 10), (1, 1), (2, 2), (10, 10), (1, 3), (5, 40), (39, 40), (20, 40)])
+def test_rate_cell_interval_holds_its_rate(k, n):
+    """The printed rate and its interval come from one posterior: the interval holds k/n, also
+    at 0/n and n/n (an equal-tailed interval printed 0/1 as 0.000 [0.013, 0.842])."""
+    c = rate_cell(k, n)
+    assert c["lo"] <= c["rate"] <= c["hi"]
+    assert c["rate"] == k / n
+
+
+def test_hdi_edges_closed_form():
+    # Beta(1, n + 1) after 0/n: density decreasing, so the HDI starts at 0 and holds 95% of the mass
+    for n in (1, 2, 10, 40):
+        mode, lo, hi = hdi_interval(0, n)
+        assert (mode, lo) == (0.0, 0.0) and hi == pytest.approx(1 - 0.05 ** (1 / (n + 1)))
+        mode, lo, hi = hdi_interval(n, n)
+        assert (mode, hi) == (1.0, 1.0) and lo == pytest.approx(0.05 ** (1 / (n + 1)))
+    assert hdi_interval(0, 1)[2] == pytest.approx(0.7764, abs=1e-4)  # not 0.842: the density's own 95%
+
+
+@pytest.mark.parametrize("k,n", [(1, 3), (5, 40), (17, 48), (30, 31)])
+def test_hdi_is_the_highest_density_window(k, n):
+    """95% of the mass, equal density at both ends (the defining property of an HDI of a
+    unimodal density), and no wider than the equal-tailed interval."""
+    ref = stats.beta(1 + k, 1 + n - k)
+    _, lo, hi = hdi_interval(k, n)
+    assert ref.cdf(hi) - ref.cdf(lo) == pytest.approx(0.95, abs=1e-6)
+    assert ref.pdf(lo) == pytest.approx(ref.pdf(hi), rel=1e-3)
+    _, elo, ehi = beta_interval(k, n)
+    assert hi - lo <= ehi - elo + 1e-9
+
+
+def test_hdi_flat_posterior_and_bad_input():
+    assert hdi_interval(0, 0) == (None, pytest.approx(0.025), pytest.approx(0.975))
+    with pytest.raises(ValueError):
+        hdi_interval(3, 2)
+    with pytest.raises(ValueError):
+        hdi_interval(1, 2, level=1.0)
 
 
 # --- fisher_exact -------------------------------------------------------------------------
@@ -253,9 +293,9 @@ def test_by_category_pools_counts():
     assert list(out) == ["deception", "sabotage"]
     k, n, (lo, hi) = out["sabotage"]
     assert (k, n) == (7, 30)
-    assert (lo, hi) == pytest.approx(stats.beta(8, 24).interval(0.95))
+    assert (lo, hi) == pytest.approx(hdi_interval(7, 30)[1:])  # the same interval rate_cell prints
     assert out["deception"][:2] == (0, 7)
-    assert out["deception"][2] == pytest.approx(stats.beta(1, 8).interval(0.95))
+    assert out["deception"][2] == pytest.approx((0.0, stats.beta(1, 8).ppf(0.95)))
     # Family objects with a .category attribute (envs.core.FAMILIES) work too
     fams = {f: SimpleNamespace(category=c) for f, c in cats.items()}
     assert by_category(counts, fams) == out
