@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable
 
 from deliberate.config import DurabilityConfig
+from deliberate.errors import TrainingDataError
 
 SYSTEM = "You are a helpful assistant. Think briefly, then answer."
 
@@ -107,5 +108,5 @@ def durability_records(cfg: DurabilityConfig) -> tuple[list[dict], dict]:
     # ratio x spec_records = examples: reuse the loader (format checks, seeded pick) with an exact count
     records, report = capability_records(replace(cfg.dataset, ratio=1.0), cfg.examples, key="durability.dataset")
     if not records:
-        raise ValueError(f"durability.dataset: {cfg.dataset.path} gave no records")
+        raise TrainingDataError(f"durability.dataset: {cfg.dataset.path} gave no records")
     return records, {"source": "dataset", **report}

@@ -42,7 +42,7 @@ from deliberate.errors import UserError
 from deliberate.models import describe, public_url
 from deliberate.provenance import merkle_root, record_hash, write_json_atomic, write_jsonl
 from deliberate.records import reasoning_of
-from deliberate.rollout import PromptParts, render_exemplar, run_rollouts, scripted_rollout
+from deliberate.rollout import PromptParts, check_prompt_fits, render_exemplar, run_rollouts, scripted_rollout
 from deliberate.specs.loader import Spec, cited_ids, load_spec
 from deliberate.stage import Context, Result, run_stage
 
@@ -178,6 +178,10 @@ def plan(cfg: ExperimentConfig):
     drawn = [fam.sample(d.seed + i, "train", "none") for fam in families for i in range(d.scenarios_per_family)]
     drawn += [fam.sample(d.seed + i, "validation", "none") for fam in families
               for i in range(d.validation_scenarios_per_family)]
+    if d.source == "organism" and d.organism is not None:  # a kit organism: half eval-, half deploy-cued
+        from deliberate.envs.organism import kit
+
+        drawn = [kit.planned(sc) for sc in drawn]
     scenarios, discarded = [], {}
     for sc in drawn:
         why = check_scenario(get_family(sc.family), sc, max_turns=cfg.envs.max_turns)
@@ -218,7 +222,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         log.info("[data] kept %d spec train / %d validation of %d rollouts; per family: %s%s",
                  spec_train, len(by_split["validation"]), len(records), json.dumps(summary),
                  f"; mixing: {json.dumps(mixing)}" if mixing else "")
-        teacher = describe(d.teacher) if d.source == "teacher" else f"organism:{'+'.join(cfg.envs.train)}"
+        teacher = describe(d.teacher) if d.source == "teacher" else organism_label(cfg)
         counts, root = write_outputs(ctx, by_split, records, teacher, spec, families, scenarios, discarded, summary,
                                      mixing)
         ctx.tracker.summary({"data/kept_train": counts["train"], "data/kept_validation": counts["validation"],
@@ -226,7 +230,8 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
                              **{f"data/{k}": v for k, v in stats.items() if v is not None}})
         return Result(record_count=sum(counts.values()), spec=spec, tokens=stats["generated_tokens"],
                       extra={"teacher": teacher, "families": [f.name for f in families], "yield": summary,
-                             "mixing": mixing, "source": d.source, "judge": judge_description(cfg, spec),
+                             "mixing": mixing, "source": d.source, "organism": d.organism,
+                             "judge": judge_description(cfg, spec),
                              "splits": list(SPLITS), "split_counts": counts, "merkle_root": root,
                              "run_stats": stats})  # timings: in the manifest, outside the content hash
 
@@ -296,7 +301,9 @@ def write_outputs(ctx: Context, by_split: dict, records: list[dict], teacher: st
     dd.save_to_disk(str(tmp / "dataset"), num_shards={s: 1 for s in SPLITS})  # an empty split needs 1 shard
     root = merkle_root([h for s in SPLITS for h in dd[s]["record_hash"]])
     write_jsonl(tmp / "rollouts.jsonl", records)
-    write_json_atomic(tmp / "summary.json", {"families": summary, "mixing": mixing, "discarded_scenarios": discarded,
+    write_json_atomic(tmp / "summary.json", {"families": summary, "mixing": mixing, "organism": d.organism,
+                                             "cues": dict(Counter(sc.cue for sc in scenarios)),
+                                             "discarded_scenarios": discarded,
                                              "discard_rate": len(discarded) / max(1, len(scenarios) + len(discarded))})
     write_json_atomic(tmp / "scenario_hashes.json", {"families": [f.name for f in families],
                                                      "hashes": sorted({sc.content_hash() for sc in scenarios})})
@@ -329,6 +336,10 @@ def teacher_records(cfg: ExperimentConfig, spec: Spec, scenarios, parts: PromptP
              teacher, where, len(scenarios), d.samples_per_scenario, len(shards), len(shards) - len(todo), spec.name,
              spec.version, d.judge.kind)
     backend = make_backend(d.teacher, d.generation) if todo else None
+    if todo:  # before the first request: a prompt the model cannot take fails here, with the numbers
+        g = d.generation
+        check_prompt_fits(backend, scenarios, parts=parts, tool_format=cfg.envs.tool_format, what="data: teacher",
+                          reply_tokens=g.reasoning_tokens + g.action_tokens if g.guided_actions else g.max_new_tokens)
     for i in todo:
         backend.reseed(shard_seed(d.seed, i))
         judge.reseed(shard_seed(d.seed, i) + 1)
@@ -345,14 +356,26 @@ def teacher_records(cfg: ExperimentConfig, spec: Spec, scenarios, parts: PromptP
 
 
 def organism_records(cfg: ExperimentConfig, families, scenarios) -> list[dict]:
-    """The organism families' implanted policy played through every scenario (no teacher)."""
-    policies = {f.name: f.organism for f in families}
+    """The implanted policy played through every scenario (no teacher): the kit organism
+    ``data.organism`` in every family, or else each organism family's own."""
+    if cfg.data.organism is not None:
+        from deliberate.envs.organism import kit
+
+        policies = dict.fromkeys((f.name for f in families), kit.policy(cfg.data.organism))
+    else:
+        policies = {f.name: f.organism for f in families}
     out = []
     for sc in scenarios:
         record = scripted_rollout(sc, policies[sc.family], tool_format="json", max_turns=cfg.envs.max_turns).to_record()
         out.append({**record, "score": None, "judge": None, "judge_score": 0.0, "cited": [], "miscited": [],
                     "reject_reason": None, "source": "organism"})
     return out
+
+
+def organism_label(cfg: ExperimentConfig) -> str:
+    """The records' ``teacher``: ``organism:<families>``, or ``organism:<kit organism>@<families>``."""
+    families = "+".join(cfg.envs.train)
+    return f"organism:{cfg.data.organism}@{families}" if cfg.data.organism else f"organism:{families}"
 
 
 def confession_records(cfg: ExperimentConfig, families, n_records: int) -> tuple[list[dict], dict]:

@@ -11,7 +11,9 @@
 * ``openai``: any OpenAI-compatible ``/v1/chat/completions`` endpoint (``vllm serve``, hosted
   APIs) with bounded concurrency, a per-request timeout, and retries with exponential backoff
   and full jitter on 429, 5xx, timeouts, connection errors and malformed responses. The API
-  key is read from the environment variable the config names; it is never logged.
+  key is read from the environment variable the config names; it is never logged: error text
+  from the server (which may echo request headers) is stored only through
+  :func:`deliberate.redact.redact`, and the key's value is masked even in model output.
 
 A request that still fails after its retries becomes a :class:`Completion` with ``error``
 set: it fails that one rollout (which records why), never the run. Sampling is
@@ -26,6 +28,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -34,6 +37,7 @@ import torch
 from deliberate.config import GenerationConfig, ModelConfig
 from deliberate.decoding import Decoder, PrefixCache
 from deliberate.models import ModelError, describe, load_model, resolve
+from deliberate.redact import redact, redact_known, register_secret
 
 
 @dataclass
@@ -63,8 +67,15 @@ class GenerationStats:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
 
+CHARS_PER_TOKEN_BOUND = 6  # English BPE averages ~4 characters a token; hardly any text averages over 6
+
+
 class Backend(abc.ABC):
     """The interface. Subclasses implement :meth:`respond` (and local ones :meth:`generate`)."""
+
+    # Live progress: where a backend decodes step by step (transformers), it calls this after each
+    # step with the number of sequences that got a token; run_rollouts sets it while it plays.
+    on_step: Callable[[int], None] | None = None
 
     name = "model"
     gen: GenerationConfig
@@ -93,6 +104,17 @@ class Backend(abc.ABC):
 
     def chat_template(self) -> str:
         return ""
+
+    def context_window(self) -> int | None:
+        """The most tokens (prompt and reply together) the model takes, where the backend knows; else None."""
+        return None
+
+    def prompt_tokens(self, conversation: list[dict], tools: list[dict] | None = None) -> tuple[int, bool]:
+        """(tokens of this prompt, exact?). Without a tokenizer: a low estimate, one token per
+        ``CHARS_PER_TOKEN_BOUND`` characters of the request's messages and tools, so that a prompt
+        refused on it is too long for certain."""
+        chars = len(json.dumps(_api_messages(conversation, native=bool(tools)), ensure_ascii=False))
+        return (chars + len(json.dumps(tools or [], ensure_ascii=False))) // CHARS_PER_TOKEN_BOUND, False
 
     @abc.abstractmethod
     def respond(self, conversations: list[list[dict]], tools: list[list[dict] | None] | None = None
@@ -125,6 +147,9 @@ class LocalBackend(Backend):
 
     def supports_native_tools(self) -> bool:
         return "tools" in self.chat_template()
+
+    def prompt_tokens(self, conversation: list[dict], tools: list[dict] | None = None) -> tuple[int, bool]:
+        return len(self.tokenizer(self.render(conversation, tools), add_special_tokens=False).input_ids), True
 
     @abc.abstractmethod
     def generate(self, prompts: list[str], *, max_new_tokens: int | None = None, stop: list[str] | None = None
@@ -169,6 +194,9 @@ class TransformersBackend(LocalBackend):
         super().reseed(seed)
         self._torch_gen = torch.Generator().manual_seed(int(seed) % (2**63))
 
+    def context_window(self) -> int | None:
+        return self.model.config.get_text_config().max_position_embeddings
+
     def torch_generator(self) -> torch.Generator:
         """The seeded generator for sampling outside ``generate`` (guided choices)."""
         return self._torch_gen
@@ -205,7 +233,7 @@ class TransformersBackend(LocalBackend):
             ids, seconds = self.decoder.generate(
                 [prompts[i] for i in idx], max_new=max_new, seeds=[(base * 1_000_003 + i) % (2**63) for i in idx],
                 temperature=self.gen.temperature, top_p=self.gen.top_p, stop=stop, stop_ids=stop_ids,
-                min_new=min_new_tokens)
+                min_new=min_new_tokens, on_step=self.on_step)
             self.stats.seconds += seconds
             self.stats.calls += 1
             self.stats.sequences += len(idx)
@@ -245,10 +273,17 @@ class VllmBackend(LocalBackend):
                   "enable_prefix_caching": True}
         if v.max_model_len:
             kwargs["max_model_len"] = v.max_model_len
+        kwargs.update(v.engine_args)  # checked against VLLM_ENGINE_ARGS when the config was loaded
         model = str(folder / gguf) if gguf else str(folder)
         self.llm = vllm.LLM(model=model, **kwargs)
         self.tokenizer = self.llm.get_tokenizer()
         super().__init__(gen, describe(model_cfg))
+
+    def context_window(self) -> int | None:
+        try:
+            return int(self.llm.llm_engine.model_config.max_model_len)
+        except (AttributeError, TypeError, ValueError):  # an engine version that keeps it elsewhere
+            return None
 
     def generate(self, prompts, *, max_new_tokens=None, stop=None):
         base = self._next_seed()
@@ -323,6 +358,7 @@ class OpenAIBackend(Backend):
             if not key:
                 raise ModelError(f"the API key variable {ep.api_key_env} (endpoint.api_key_env) is not set "
                                  "in the environment")
+            register_secret(key)  # masked wherever anything is stored or logged from now on
             headers["Authorization"] = f"Bearer {key}"
         self._client = httpx.Client(base_url=ep.base_url.rstrip("/"), headers=headers,
                                     timeout=httpx.Timeout(ep.timeout_s))
@@ -334,6 +370,23 @@ class OpenAIBackend(Backend):
 
     def supports_native_tools(self) -> bool:
         return True  # the server applies the model's template; tools go in the request
+
+    def context_window(self) -> int | None:
+        """The served model's ``max_model_len`` from ``GET /models`` (vLLM reports it); None where the
+        server does not say (hosted APIs) or does not answer."""
+        if not hasattr(self, "_window"):
+            self._window = None
+            try:
+                resp = self._client.get("/models", timeout=min(self.endpoint.timeout_s, 10.0))
+                models = resp.json().get("data") or [] if resp.status_code == 200 else []
+                for m in models:
+                    if isinstance(m, dict) and (m.get("id") == self.model or len(models) == 1):
+                        window = m.get("max_model_len")
+                        self._window = window if isinstance(window, int) and window > 0 else None
+                        break
+            except (self._httpx.HTTPError, ValueError, AttributeError):
+                pass
+        return self._window
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         ep = self.endpoint
@@ -354,7 +407,8 @@ class OpenAIBackend(Backend):
         except httpx.TransportError as exc:
             raise EndpointError(f"connection error: {type(exc).__name__}: {exc}", True) from exc
         if resp.status_code != 200:
-            body = resp.text[:300].replace("\n", " ")
+            # masked before it is cut, so no part of an echoed key survives the cut
+            body = redact(resp.text[:4096])[:300].replace("\n", " ")
             retry_after = resp.headers.get("retry-after")
             err = EndpointError(f"HTTP {resp.status_code}: {body}", resp.status_code in self.RETRY_STATUS)
             try:
@@ -372,7 +426,8 @@ class OpenAIBackend(Backend):
             if not isinstance(message, dict):
                 raise TypeError("message is not an object")
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise EndpointError(f"malformed response ({type(exc).__name__}: {exc}): {resp.text[:200]!r}",
+            raise EndpointError(f"malformed response ({type(exc).__name__}: {redact(str(exc))[:200]}): "
+                                f"{redact(resp.text[:4096])[:200]!r}",
                                 True) from exc
         return data
 
@@ -387,7 +442,7 @@ class OpenAIBackend(Backend):
                 if not exc.retryable or attempts > self.endpoint.max_retries:
                     with self._lock:
                         self.stats.failures += 1
-                    return Completion(error=f"{exc} (after {attempts} attempt{'s' * (attempts > 1)})",
+                    return Completion(error=redact(f"{exc} (after {attempts} attempt{'s' * (attempts > 1)})"),
                                       attempts=attempts)
                 with self._lock:
                     self.stats.retries += 1
@@ -403,8 +458,11 @@ class OpenAIBackend(Backend):
         usage = data.get("usage") or {}
         with self._lock:
             self.stats.new_tokens += int(usage.get("completion_tokens") or 0)
-        return Completion(text=message.get("content") or "",
-                          reasoning=reasoning if isinstance(reasoning, str) else None,
+        for c in calls:
+            if isinstance(c["arguments"], str):
+                c["arguments"] = redact_known(c["arguments"])
+        return Completion(text=redact_known(message.get("content") or ""),
+                          reasoning=redact_known(reasoning) if isinstance(reasoning, str) else None,
                           tool_calls=calls, attempts=attempts, finish_reason=choice.get("finish_reason"))
 
     def respond(self, conversations, tools=None):

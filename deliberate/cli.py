@@ -3,11 +3,13 @@
     deliberate run configs/experiments/demo.yaml              # every stage; finished ones are skipped
     deliberate sft configs/experiments/demo.yaml sft.max_steps=20
     deliberate validate configs/experiments/demo.yaml          # check a config, run nothing
-    deliberate verify runs/demo/data                           # record hashes + Merkle root vs the manifest
+    deliberate plan EXP.yaml --gpus 8 --gpu-memory 80 --accelerate configs/accelerate/zero3.yaml  # will it fit?
+    deliberate verify runs/demo/data                           # files, record hashes + Merkle root vs the manifest
     deliberate config configs/experiments/demo.yaml data.teacher.name_or_path   # one resolved value
     deliberate envs list
     deliberate envs show covert_rule_violation --seed 3
     deliberate monitor configs/monitor/example.yaml --input prod.jsonl   # tripwires over production transcripts
+    deliberate classify reasoning.jsonl --out classified.jsonl   # awareness, covert intent, citation per record
 
 Training stages run unchanged under ``accelerate launch -m deliberate.cli sft EXP.yaml``.
 """
@@ -34,6 +36,7 @@ STAGE_MODULES = {
     "report": "deliberate.eval.report.report",
 }
 STAGES = tuple(STAGE_MODULES)
+MAX_ERROR_CHARS = 4000  # an error printed by the CLI is cut here
 
 
 def _stage_main(stage: str):
@@ -46,9 +49,29 @@ def _load(args):
     return load_config(args.config, args.overrides)
 
 
+def _check_inputs(cfg, stages, source: str, hint: str = "") -> None:
+    """Every path the stages to run name, and the output folder, before any work (config/paths.py)."""
+    from deliberate.config import ConfigError
+    from deliberate.config.paths import output_dir_problems, path_problems
+
+    problems = output_dir_problems(cfg) + path_problems(cfg, stages)
+    if problems:
+        raise ConfigError(problems + ([hint] if hint else []), source)
+
+
+def _size_notes(cfg) -> None:
+    from deliberate.config.sizes import size_notes
+
+    for note in size_notes(cfg):
+        log.warning("%s", note)
+
+
 def cmd_stage(args) -> int:
     cfg = _load(args)
+    _size_notes(cfg)
     stages = STAGES if args.command == "run" else (args.command,)
+    _check_inputs(cfg, [s for s in stages if s not in ("sft", "rl", "durability") or getattr(cfg, s).enabled]
+                  + (["safety_case"] if getattr(args, "safety_case", False) else []), args.config)
     for stage in stages:
         if stage in ("sft", "rl", "durability") and not getattr(cfg, stage).enabled:
             if args.command == stage:
@@ -65,11 +88,16 @@ def cmd_stage(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from deliberate.provenance import verify_dataset
+    from deliberate.provenance import verify_stage
 
-    summary = verify_dataset(args.directory)
+    summary = verify_stage(args.directory)
+    files = f"{summary['files']} files match the manifest"
+    if "records" not in summary:
+        print(f"{args.directory}: ok, {files}")
+        return 0
     splits = ", ".join(f"{k} {v}" for k, v in summary["splits"].items())
-    print(f"{args.directory}: ok, {summary['records']} records ({splits}), Merkle root {summary['merkle_root']}")
+    print(f"{args.directory}: ok, {summary['records']} records ({splits}), Merkle root {summary['merkle_root']}, "
+          f"{files}")
     return 0
 
 
@@ -88,8 +116,26 @@ def cmd_config_get(args) -> int:
 
 def cmd_validate(args) -> int:
     cfg = _load(args)
+    if not args.no_paths:
+        _check_inputs(cfg, None, args.config, hint="(paths are checked on this machine; for a config meant for "
+                      "another machine, `deliberate validate --no-paths` checks the config alone)")
+    if cfg.eval.inspect:  # imports and loads each Inspect task: what the eval stage would refuse
+        from deliberate.eval.inspect.source import check
+
+        check(cfg)
+    _size_notes(cfg)
     print(f"{args.config}: ok (experiment {cfg.name!r}, output {cfg.output_dir})")
     return 0
+
+
+def cmd_plan(args) -> int:
+    """Stages, tokens and GPU memory per stage, from config.json files only; exit 1 when it will not fit."""
+    from deliberate.plan import make_plan
+
+    plan = make_plan(_load(args), gpus=args.gpus, gpu_memory_gb=args.gpu_memory, accelerate=args.accelerate,
+                     source=args.config)
+    print(plan.render())
+    return 0 if plan.fits else 1
 
 
 def cmd_envs(args) -> int:
@@ -153,15 +199,25 @@ def cmd_monitor(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_stage, **{stage: cmd_stage for stage in STAGES}, "validate": cmd_validate,
-            "verify": cmd_verify, "config": cmd_config_get, "envs": cmd_envs, "monitor": cmd_monitor}
+def cmd_classify(args) -> int:
+    from deliberate.eval.classify import main
+
+    return main(args)
+
+
+COMMANDS = {"run": cmd_stage, **{stage: cmd_stage for stage in STAGES}, "validate": cmd_validate, "plan": cmd_plan,
+            "verify": cmd_verify, "config": cmd_config_get, "envs": cmd_envs, "monitor": cmd_monitor,
+            "classify": cmd_classify}
 
 
 def setup_logging(verbosity: int) -> None:
     """One logging configuration for every command: INFO by default on stderr, ``-v`` DEBUG,
     ``-q`` WARNING only. Third-party libraries stay at WARNING unless ``-vv``."""
     level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
+    from deliberate.redact import RedactingFilter
+
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())  # no credential reaches a log line (deliberate/redact.py)
     handler.setFormatter(logging.Formatter("%(message)s" if verbosity < 1 else
                                            "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -189,11 +245,24 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. sft.max_steps=20")
         if name != "validate":
             s.add_argument("--force", action="store_true", help="re-run even if the output is complete")
+        else:
+            s.add_argument("--no-paths", action="store_true",
+                           help="skip checking the files and folders the config names (a config for another machine)")
         if name in ("report", "run"):
             s.add_argument("--safety-case", action="store_true",
                            help="also write a safety case per model (NIST AI RMF structure) from the run's files")
-    v = sub.add_parser("verify", help="check a dataset's record hashes and Merkle root against its manifest")
-    v.add_argument("directory", help="a data-stage output folder (manifest.json + dataset/)")
+    pl = sub.add_parser("plan", help="stages, tokens and per-GPU memory of an experiment, and whether it fits "
+                        "(no GPU, no weights)")
+    pl.add_argument("config", help="experiment YAML")
+    pl.add_argument("overrides", nargs="*", help="dotted overrides, e.g. sft.max_length=8192")
+    pl.add_argument("--gpus", type=int, default=None, help="GPUs the training stages use (default: the accelerate "
+                    "config's num_processes)")
+    pl.add_argument("--gpu-memory", type=float, default=80.0, help="memory of each GPU in GB (default 80)")
+    pl.add_argument("--accelerate", default=None, help="the accelerate config the training stages launch with "
+                    "(default: configs/accelerate/single_gpu.yaml for one GPU, fsdp2.yaml for more)")
+    v = sub.add_parser("verify", help="check a stage folder against its manifest: every file's hash, and a "
+                                      "dataset's record hashes and Merkle root")
+    v.add_argument("directory", help="a stage output folder (manifest.json beside it), e.g. runs/demo/data")
     g = sub.add_parser("config", help="print one resolved config value: deliberate config EXP.yaml KEY [overrides]")
     g.add_argument("config", help="experiment YAML")
     g.add_argument("key", help="dotted key, e.g. data.teacher.name_or_path")
@@ -225,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a JSONL or Inspect log to read (repeatable; replaces monitor.inputs)")
     mon.add_argument("--state-dir", default=None,
                      help="state, summary and default alert log (default: monitor.state_dir)")
+    from deliberate.eval.classify import add_parser
+
+    add_parser(sub)
     return p
 
 
@@ -239,10 +311,15 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(-1 if args.quiet else args.verbose)
     try:
         return COMMANDS[args.command](args)
-    except (UserError, FileNotFoundError) as exc:  # a path the user gave that is not there is theirs to fix
+    except (UserError, FileNotFoundError, PermissionError) as exc:  # a path the user gave is theirs to fix
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        from deliberate.redact import redact
+
+        text = redact(str(exc))  # before the cut, so no part of a key survives it
+        if len(text) > MAX_ERROR_CHARS:  # e.g. a value echoed back: never megabytes on the terminal
+            text = f"{text[:MAX_ERROR_CHARS]}... ({len(text) - MAX_ERROR_CHARS} characters left out; --debug shows all)"
+        print(f"error: {text}", file=sys.stderr)
         return 2
 
 

@@ -9,6 +9,12 @@ lengths: each row's cache is left-padded and its new tokens too, the padding mas
 positions given per row, so a row computes what it would alone. Sampling uses one seeded
 generator per row (seeded from the call's seed and the row's index), so outputs do not depend
 on batching or on the cache: ``kv_cache: false`` gives the same tokens, only slower.
+
+Within one call (with the prefix cache on) the batch's cache is a :class:`GrowingCache`:
+transformers' ``DynamicCache`` with layers that write each step's keys and values into
+preallocated room (:class:`GrowingLayer`) instead of concatenating, which copies the whole cache
+at every step of every layer. ``kv_cache: false`` is the baseline: a plain ``DynamicCache`` per
+call, nothing kept between calls.
 """
 
 from __future__ import annotations
@@ -16,14 +22,88 @@ from __future__ import annotations
 import inspect
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 
 STOP_WINDOW = 16  # tokens decoded at the tail of a row to look for a stop string
 MIN_SHARED = 16  # a prefix that rows of one call share is run once when it is at least this long
+
+
+class GrowingLayer(DynamicLayer):
+    """A ``DynamicLayer`` whose keys and values are views into a buffer with room to grow: an update
+    writes the new states in place (the buffer is reallocated, 1.5x, only when full), so a decoding
+    step costs what its new token costs, not a copy of the whole cache. ``headroom``: positions to
+    leave free beyond the first update (the tokens a call will decode)."""
+
+    def __init__(self, headroom: int = 0):
+        super().__init__()
+        self.headroom = headroom
+        self._k = self._v = None
+        self._len = 0
+
+    @classmethod
+    def adopt(cls, k: torch.Tensor, v: torch.Tensor, length: int) -> GrowingLayer:
+        """A layer over buffers ``k``, ``v`` ([B, heads, capacity, dim]) whose first ``length``
+        positions hold the cache already (no copy)."""
+        layer = cls()
+        layer.is_initialized, layer.device = True, k.device
+        layer._k, layer._v, layer._len = k, v, length
+        layer.keys, layer.values = k[:, :, :length], v[:, :, :length]
+        return layer
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        self._k = self._v = None
+        self._len = 0
+
+    def _ensure(self, need: int, k_like: torch.Tensor, v_like: torch.Tensor) -> None:
+        if self._k is not None and need <= self._k.shape[2]:
+            return
+        cap = need + self.headroom if self._k is None else max(need, self._k.shape[2] * 3 // 2 + 16)
+        k = k_like.new_empty((k_like.shape[0], k_like.shape[1], cap, k_like.shape[3]))
+        v = v_like.new_empty((v_like.shape[0], v_like.shape[1], cap, v_like.shape[3]))
+        if self._k is not None and self._len:
+            k[:, :, :self._len] = self._k[:, :, :self._len]
+            v[:, :, :self._len] = self._v[:, :, :self._len]
+        self._k, self._v = k, v
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        n = self._len + key_states.shape[2]
+        self._ensure(n, key_states, value_states)
+        self._k[:, :, self._len:n] = key_states
+        self._v[:, :, self._len:n] = value_states
+        self._len = n
+        self.keys, self.values = self._k[:, :, :n], self._v[:, :, :n]
+        return self.keys, self.values
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        if self.get_seq_length() > 0:
+            self._k, self._v = self._k[indices], self._v[indices]
+            self.keys, self.values = self._k[:, :, :self._len], self._v[:, :, :self._len]
+
+    def crop(self, tokens_to_remove: int) -> None:
+        raise NotImplementedError("GrowingLayer is not croppable")
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        raise NotImplementedError("GrowingLayer does not repeat batches")
+
+
+class GrowingCache(DynamicCache):
+    """A ``DynamicCache`` of :class:`GrowingLayer` layers: empty (each layer allocates at its first
+    update, with ``headroom`` positions to spare) or over given layers."""
+
+    def __init__(self, headroom: int = 0, layers: list[GrowingLayer] | None = None):
+        if layers:
+            super(DynamicCache, self).__init__(layers=layers)
+        else:
+            super(DynamicCache, self).__init__(layer_class_to_replicate=lambda: GrowingLayer(headroom))
 
 
 @dataclass
@@ -147,9 +227,10 @@ class Decoder:
                 out.setdefault(row.ids[:n].tobytes(), row.ids[:n])
         return list(out.values())
 
-    def prefill(self, rows: list[Row]):
-        """One forward over every row's uncached tokens. Returns (last logits [B, V], the batch
-        cache, attention mask [B, P + S], next position per row, P, S)."""
+    def prefill(self, rows: list[Row], reserve: int = 0):
+        """One forward over every row's uncached tokens, leaving room in the cache for ``reserve``
+        more tokens. Returns (last logits [B, V], the batch cache, attention mask [B, P + S], next
+        position per row, P, S)."""
         B = len(rows)
         P = max(r.cached for r in rows)
         S = max(len(r.ids) - r.cached for r in rows)
@@ -162,19 +243,26 @@ class Decoder:
             mask[b, P - r.cached:P] = 1
             mask[b, P + S - s:] = 1
             positions[b, S - s:] = torch.arange(r.cached, len(r.ids))
-        cache = DynamicCache()
-        if P:
+        if self.cache is None:  # the baseline: transformers' own DynamicCache, nothing kept between calls
+            cache = DynamicCache()
+        elif not P:
+            cache = GrowingCache(headroom=reserve)
+        else:  # each row's cached part, left-padded, straight into buffers with room for S + reserve
+            ref = next(r.entry for r in rows if r.entry is not None).kv
             layers = []
-            for layer in range(len(next(r.entry for r in rows if r.entry is not None).kv)):
-                ref_k, ref_v = next(r.entry for r in rows if r.entry is not None).kv[layer]
-                k = ref_k.new_zeros((B, ref_k.shape[1], P, ref_k.shape[3]))
-                v = ref_v.new_zeros((B, ref_v.shape[1], P, ref_v.shape[3]))
+            for layer, (ref_k, ref_v) in enumerate(ref):
+                k = ref_k.new_empty((B, ref_k.shape[1], P + S + reserve, ref_k.shape[3]))
+                v = ref_v.new_empty((B, ref_v.shape[1], P + S + reserve, ref_v.shape[3]))
                 for b, r in enumerate(rows):
+                    pad = P - r.cached
+                    if pad:  # masked out, but zeros: never NaN garbage times a zero weight
+                        k[b, :, :pad].zero_()
+                        v[b, :, :pad].zero_()
                     if r.cached:
-                        k[b, :, P - r.cached:] = r.entry.kv[layer][0][0, :, :r.cached]
-                        v[b, :, P - r.cached:] = r.entry.kv[layer][1][0, :, :r.cached]
-                layers.append((k, v))
-            cache = DynamicCache(ddp_cache_data=layers)
+                        k[b, :, pad:P] = r.entry.kv[layer][0][0, :, :r.cached]
+                        v[b, :, pad:P] = r.entry.kv[layer][1][0, :, :r.cached]
+                layers.append(GrowingLayer.adopt(k, v, P))
+            cache = GrowingCache(layers=layers)
         out = self._forward(input_ids, mask, positions, cache)
         nxt = torch.tensor([len(r.ids) for r in rows], dtype=torch.long)
         return out.logits[:, -1, :].float(), self._cache_of(out), mask, nxt, P, S
@@ -200,7 +288,7 @@ class Decoder:
             s = len(r.ids) - r.cached
             idx = torch.cat([torch.arange(P - r.cached, P), torch.arange(P + S - s, P + S),
                              torch.arange(P + S, P + S + len(f))]).to(kv[0][0].device)
-            row_kv = [(k[b:b + 1].index_select(2, idx).clone(), v[b:b + 1].index_select(2, idx).clone())
+            row_kv = [(k[b:b + 1].index_select(2, idx), v[b:b + 1].index_select(2, idx))  # new tensors: no clone
                       for k, v in kv]
             self.cache.store(np.concatenate([r.ids, np.asarray(f, dtype=np.int64)]), row_kv, r.key)
 
@@ -214,20 +302,22 @@ class Decoder:
 
     @torch.no_grad()
     def generate(self, prompts: list[str], *, max_new: int, seeds: list[int], temperature: float, top_p: float,
-                 stop: list[str] | None, stop_ids: set[int],
-                 min_new: int | None = None) -> tuple[list[list[int]], float]:
+                 stop: list[str] | None, stop_ids: set[int], min_new: int | None = None,
+                 on_step: Callable[[int], None] | None = None) -> tuple[list[list[int]], float]:
         """Sampled (greedy at temperature 0) continuations as token ids (eos excluded) and the
         seconds spent. A row ends at an eos/pad token (unless ``min_new``), when its text contains
-        a stop string, or at ``max_new`` tokens."""
+        a stop string, or at ``max_new`` tokens. ``on_step(rows)``: called after each decoding step
+        with the number of rows that got a token (live progress)."""
         t0 = time.perf_counter()
         rows = self.rows(prompts)
-        logits, cache, mask, nxt, P, S = self.prefill(rows)
+        logits, cache, mask, nxt, P, S = self.prefill(rows, reserve=max_new)
         gens = [torch.Generator().manual_seed(s) for s in seeds]
         out: list[list[int]] = [[] for _ in rows]
         fed: list[list[int]] = [[] for _ in rows]
         done = [False] * len(rows)
         live = list(range(len(rows)))  # the rows still in the batch, by batch position
         for _ in range(max_new):
+            active = sum(not done[b] for b in live)
             for pos, b in enumerate(live):
                 if done[b]:
                     continue
@@ -238,6 +328,8 @@ class Decoder:
                 out[b].append(t)
                 if len(out[b]) >= max_new or (stop and self._stopped(out[b], stop)):
                     done[b] = True
+            if on_step is not None:
+                on_step(active)
             if all(done):
                 break
             finished = [pos for pos, b in enumerate(live) if done[b]]

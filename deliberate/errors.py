@@ -15,3 +15,8 @@ class UserError(Exception):
 
 class MissingInputError(UserError, FileNotFoundError):
     """A stage's input (a parent stage's output, a file named in the config) is not there."""
+
+
+class TrainingDataError(UserError, ValueError):
+    """What a training stage was given cannot train a model (empty split, every record cut by the
+    length limit, a loss that is not a number)."""

@@ -1,7 +1,8 @@
 """Model loading: local folders and embedded GGUF files only (backends live in
 :mod:`deliberate.backends`).
 
-Nothing is downloaded: a ``name_or_path`` that is neither a local folder nor an embedded
+Nothing is downloaded: a ``name_or_path`` that is neither a local folder, a hub id already in
+the local Hugging Face cache (``huggingface-cli download ORG/NAME`` beforehand) nor an embedded
 alias is an error. A GGUF file is de-quantized once and cached as safetensors under
 ``$DELIBERATE_CACHE`` (default ``~/.cache/deliberate``), so later loads take a second.
 """
@@ -12,6 +13,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,11 +48,27 @@ def resolve(model_cfg: ModelConfig) -> tuple[Path, str | None]:
         return folder, model_cfg.gguf_file or gguf
     folder = Path(name).expanduser()
     if not folder.is_dir():
-        raise ModelError(f"model {name!r} is not a local folder (nor an embedded alias: {', '.join(EMBEDDED)}); "
-                         "Deliberate never downloads weights: point name_or_path at a folder on disk")
+        folder = hub_cache_folder(name)
+    if folder is None:
+        raise ModelError(f"model {name!r} is not a local folder (nor a hub id in the local Hugging Face cache, nor "
+                         f"an embedded alias: {', '.join(EMBEDDED)}); Deliberate never downloads weights: point "
+                         "name_or_path at a folder on disk, or `huggingface-cli download ORG/NAME` beforehand")
     if model_cfg.gguf_file and not (folder / model_cfg.gguf_file).is_file():
         raise ModelError(f"gguf_file {model_cfg.gguf_file!r} not found in {folder}")
     return folder, model_cfg.gguf_file
+
+
+def hub_cache_folder(name: str) -> Path | None:
+    """The snapshot folder of hub id ``ORG/NAME`` in the local Hugging Face cache, or None (never downloads)."""
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", name) or name.startswith("."):
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(name, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached (or not a hub id): the caller says what to do
+        return None
+    return folder if (folder / "config.json").is_file() else None
 
 
 def public_url(url: str) -> str:
@@ -124,7 +142,8 @@ def load_model(model_cfg: ModelConfig, *, for_training: bool = False, load_in_4b
                                                            bnb_4bit_use_double_quant=True)}
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=_dtype(model_cfg.dtype), **quant)
+        attn = {"attn_implementation": model_cfg.attn_implementation} if model_cfg.attn_implementation else {}
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=_dtype(model_cfg.dtype), **quant, **attn)
     except (OSError, ValueError) as exc:
         raise ModelError(f"could not load model from {source}: {exc}") from exc
     if tokenizer.pad_token is None:

@@ -11,6 +11,7 @@ the start, then at most one every ``DELIBERATE_PROGRESS_INTERVAL`` seconds (defa
 last one at the close with the count, the wall time and the rate:
 
     [eval] base: episodes 0/48 (0%)
+    [eval] base: episodes 0/48 (0%) (+3.2 in flight) in 10.0 s, 0.32/s, ETA 2 min 20 s, turns 0
     [eval] base: episodes 12/48 (25%) in 15.0 s, 0.8/s, ETA 45.0 s, turns 3
     [eval] base: 48 episodes in 1 min 01 s, 0.79/s, turns 6
 
@@ -52,11 +53,17 @@ class Progress:
 
     n = 0
 
-    def update(self, n: int = 1) -> None:
-        """``n`` more items done."""
+    def update(self, n: int = 1, in_flight: float = 0.0) -> None:
+        """``n`` more items done; ``in_flight``: as in :meth:`partial`."""
 
     def set_postfix(self, **fields) -> None:
         """Extra ``name value`` pairs shown after the count (e.g. ``turns=3``)."""
+
+    def partial(self, units: float) -> None:
+        """An estimate of the work in flight, in items (e.g. 2.4 episodes' worth of turns played
+        by unfinished episodes): shown, and counted in the rate and ETA, so a loop whose items
+        take minutes each shows progress before the first one ends. The next :meth:`update`
+        sets it again."""
 
     def close(self, stopped: bool = False) -> None:
         """The last line; ``stopped``: the loop ended early (an exception)."""
@@ -100,6 +107,7 @@ class _Lines(Progress):
     def __init__(self, total: int | None, desc: str, unit: str, every: float, clock: Callable[[], float]):
         self.total, self.desc, self.units, self.every, self.clock = total, desc, f"{unit}s", every, clock
         self.postfix: dict = {}
+        self.extra = 0.0  # work in flight, in items (partial)
         self.closed = False
         self.start = self.last = clock()
         log.info("%s: %s", desc, self._count())
@@ -112,19 +120,33 @@ class _Lines(Progress):
     def _tail(self) -> str:
         return "".join(f", {k} {v}" for k, v in self.postfix.items())
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: int = 1, in_flight: float = 0.0) -> None:
         self.n += n
+        self.extra = max(0.0, float(in_flight))
         if self.total is not None and self.n >= self.total:  # all done: the closing line says it
+            return
+        self._line()
+
+    def partial(self, units: float) -> None:
+        self.extra = max(0.0, float(units))
+        self._line()
+
+    def _line(self) -> None:
+        if self.closed:
             return
         now = self.clock()
         if now - self.last < self.every:
             return
         self.last, elapsed = now, now - self.start
-        line = f"{self.desc}: {self._count()} in {duration(elapsed)}"
-        if self.n and elapsed > 0:
-            line += f", {_rate(self.n / elapsed)}"
+        done = self.n + self.extra
+        line = f"{self.desc}: {self._count()}"
+        if self.extra:
+            line += f" (+{self.extra:.1f} in flight)"
+        line += f" in {duration(elapsed)}"
+        if done and elapsed > 0:
+            line += f", {_rate(done / elapsed)}"
             if self.total is not None:
-                line += f", ETA {duration(max(0, self.total - self.n) * elapsed / self.n)}"
+                line += f", ETA {duration(max(0, self.total - done) * elapsed / done)}"
         log.info("%s%s", line, self._tail())
 
     def set_postfix(self, **fields) -> None:
@@ -153,13 +175,20 @@ class _Bar(Progress):
         self._redirect = logging_redirect_tqdm(tqdm_class=tqdm)
         self._redirect.__enter__()
         self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+        self._done = 0  # finished items; the bar's own count also holds the work in flight
 
     @property
     def n(self) -> int:
-        return self._bar.n
+        return self._done
 
-    def update(self, n: int = 1) -> None:
-        self._bar.update(n)
+    def update(self, n: int = 1, in_flight: float = 0.0) -> None:
+        self._done += n
+        self._bar.update(self._done + in_flight - self._bar.n if in_flight > 0 else self._done - self._bar.n)
+
+    def partial(self, units: float) -> None:
+        if self._redirect is None:  # closed
+            return
+        self._bar.update(self._done + max(0.0, float(units)) - self._bar.n)  # tqdm redraws at most 10 times a second
 
     def set_postfix(self, **fields) -> None:
         self._bar.set_postfix(fields, refresh=False)

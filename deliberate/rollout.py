@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from deliberate.backends import Completion
 from deliberate.envs.core import Episode, Scenario, Step, Transcript
+from deliberate.errors import UserError
 from deliberate.guided import guided_replies
 from deliberate.parsing import ParsedReply, parse_completion
 from deliberate.progress import progress as show_progress
@@ -139,6 +140,39 @@ def new_rollout(sc: Scenario, sample: int, tool_format: str) -> Rollout:
     return r
 
 
+class PromptTooLongError(UserError, ValueError):
+    """The first prompt and its reply do not fit the model's context window."""
+
+
+def check_prompt_fits(backend, scenarios: list[Scenario], *, parts: PromptParts | None = None,
+                      tool_format: str = "auto", reply_tokens: int, what: str) -> None:
+    """Before the first request: the longest first-turn prompt (system prompt with the spec and
+    exemplar, the task, the tools) plus ``reply_tokens`` must fit the backend's context window.
+    Fails with the numbers, so a huge spec costs one check, not a request per rollout. A backend
+    that does not know its window (a hosted API) is not checked."""
+    window = backend.context_window()
+    if window is None or not scenarios:
+        return
+    parts = parts or PromptParts()
+    fmt = ("native" if backend.supports_native_tools() else "json") if tool_format == "auto" else tool_format
+    firsts = []
+    for sc in scenarios:
+        r = new_rollout(sc, 0, fmt)
+        conversation = [dict(m) for m in r.messages]
+        conversation[0]["content"] = parts.system(r.system_base)
+        tools = [t.schema() for t in sc.tools] if fmt == "native" else None
+        firsts.append((len(json.dumps([conversation, tools])), sc, conversation, tools))
+    _, sc, conversation, tools = max(firsts, key=lambda x: x[0])
+    tokens, exact = backend.prompt_tokens(conversation, tools)
+    if tokens + reply_tokens > window:
+        size = "" if exact else "at least (estimated from its length) "
+        spec = f"; the spec in it is {len(parts.spec)} characters" if parts.spec else ""
+        raise PromptTooLongError(
+            f"{what}: the first prompt of {sc.id} is {size}{tokens} tokens, plus {reply_tokens} for the reply, over "
+            f"the model's context window of {window} tokens{spec}. Shorten the spec (or spec_in_prompt: titles), "
+            f"drop few_shot, or use a model with a longer context")
+
+
 def scripted_rollout(sc: Scenario, policy, tool_format: str = "json", max_turns: int | None = None) -> Rollout:
     """A scripted policy's episode in the same form as a model's rollout (for organism data)."""
     r = new_rollout(sc, 0, tool_format)
@@ -180,15 +214,28 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
     parser = getattr(backend, "reasoning_parser", "think")
     rollouts = [new_rollout(sc, k, fmt) for sc in scenarios for k in range(samples)]
     bar = show_progress(len(rollouts), progress, unit="episode")  # finished: done, failed or out of turns
+    gen = backend.gen
+    per_reply = (gen.reasoning_tokens + gen.action_tokens) if gen.guided_actions else gen.max_new_tokens
+    flight = {"tokens": 0, "budget": 1, "live": []}
+
+    def in_flight(rows: int) -> None:
+        """After each decoding step: the live episodes' turns so far plus this turn's share of its
+        token budget, in episodes (a turn that stops early is counted whole when it ends)."""
+        flight["tokens"] += rows
+        frac = min(1.0, flight["tokens"] / flight["budget"])
+        bar.partial(sum((len(r.turns) + frac) / (max_turns or r.scenario.max_turns) for r in flight["live"]))
 
     turn = 0
     while True:
         live = [r for r in rollouts if not r.episode.done and r.error is None
                 and len(r.turns) < (max_turns or r.scenario.max_turns)]
         bar.set_postfix(turns=turn)
-        bar.update(len(rollouts) - len(live) - bar.n)
+        bar.update(len(rollouts) - len(live) - bar.n,
+                   in_flight=sum(len(r.turns) / (max_turns or r.scenario.max_turns) for r in live))
         if not live:
             break
+        flight.update(tokens=0, budget=max(1, len(live) * per_reply), live=live)
+        backend.on_step = in_flight if progress else None
         conversations, tools = [], []
         for r in live:
             shown = [dict(m) for m in r.messages]
@@ -216,6 +263,7 @@ def run_rollouts(backend, scenarios: list[Scenario], *, samples: int = 1, parts:
         for r, completion in zip(live, completions):
             _apply(r, parse_completion(completion, parser), turn, completion.error)
         turn += 1
+    backend.on_step = None
     bar.close()
     for r in rollouts:
         if not r.episode.done and r.error is None:

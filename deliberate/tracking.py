@@ -2,7 +2,8 @@
 
 Mode ``auto``: online when ``WANDB_API_KEY`` is set, offline otherwise. ``WANDB_MODE=disabled``
 in the environment (the tests set it) turns it off whatever the config says. Runs are
-grouped per experiment with the stage as job type; ``wandb.finish()`` is always called.
+grouped per experiment with the stage as job type; ``wandb.finish()`` is always called. The
+config W&B stores is passed through ``deliberate.redact.redact_tree`` (no credential in it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from deliberate.config import ExperimentConfig, to_dict
+from deliberate.redact import redact_tree
 
 
 def resolve_mode(cfg: ExperimentConfig) -> str:
@@ -108,7 +110,7 @@ def stage_run(cfg: ExperimentConfig, stage: str) -> Iterator[Tracker]:
 
     Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
     run = wandb.init(project=cfg.wandb.project, entity=cfg.wandb.entity, group=cfg.name, job_type=stage,
-                     name=f"{cfg.name}-{stage}", config=to_dict(cfg), dir=cfg.output_dir, mode=mode,
+                     name=f"{cfg.name}-{stage}", config=redact_tree(to_dict(cfg)), dir=cfg.output_dir, mode=mode,
                      reinit="finish_previous")
     try:
         yield Tracker(run)

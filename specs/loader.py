@@ -9,7 +9,9 @@ A spec file has a ``Version: X`` line near the top and one heading line per clau
 The separator may be an em dash, an en dash or a hyphen with spaces around it. A clause
 ID is two or more uppercase letters followed by digits (``AS1``, ``GP4``, ``SEC12``). A
 clause body runs until the next heading of level 1-3. Headings inside fenced code blocks
-are ignored. Any problem raises :class:`SpecError` naming the file and line.
+are ignored. Any problem raises :class:`SpecError` naming the file and line. A spec is at most
+``MAX_SPEC_BYTES`` (it goes into every teacher prompt; the data stage also checks the whole
+prompt against the model's context window) and holds no NUL bytes.
 
     >>> spec = load_spec("anti_scheming")
     >>> spec.ids()[:2]
@@ -34,6 +36,7 @@ FENCE_RE = re.compile(r"^\s*(```|~~~)")
 # A token shaped like a clause ID, delimited by word boundaries (so "GAS12" is not "AS1...").
 CITATION_RE = re.compile(r"\b([A-Z]{2,})([0-9]+)\b")
 PACKAGE = "deliberate.specs"
+MAX_SPEC_BYTES = 256 * 1024  # ~64k tokens: more than any spec needs, far less than a hostile 17 MB file
 
 
 class SpecError(UserError, ValueError):
@@ -93,6 +96,10 @@ def _resolve(name_or_path: str) -> tuple[str, Path | None, bytes]:
     path = Path(name_or_path)
     if not path.is_file():
         raise SpecError(f"{path}: spec file not found")
+    size = path.stat().st_size
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(f"{path}: {size} bytes; a spec is at most {MAX_SPEC_BYTES} bytes (it is sent with every "
+                        f"teacher request)")
     return path.stem, path, path.read_bytes()
 
 
@@ -104,6 +111,9 @@ def load_spec(name_or_path: str) -> Spec:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(f"{where}: not UTF-8 text ({exc})") from None
+    if "\x00" in text:
+        raise SpecError(f"{where}:{text[:text.index(chr(0))].count(chr(10)) + 1}: a NUL byte; a spec is Markdown "
+                        "text, not a binary file")
 
     def fail(lineno: int, msg: str):
         raise SpecError(f"{where}:{lineno}: {msg}")

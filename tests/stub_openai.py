@@ -5,7 +5,9 @@ judge, deterministically from each request's content and seed, and injects fault
 same hash: some requests fail once (429 with Retry-After, 500, a timeout, malformed JSON)
 and then succeed; some fail every time (500). It counts attempts per request so tests can
 check that retries are bounded, and can be told to hang after N requests (to kill a client
-mid-run).
+mid-run). With ``echo_headers`` it behaves like a careless server: every error body carries the
+request's headers (``Authorization: Bearer <key>`` included), some requests fail for good with
+such a 400, and some replies quote the Authorization header in their reasoning.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ def request_key(payload: dict) -> str:
 
 class StubOpenAI:
     def __init__(self, *, faults: bool = True, timeout_sleep: float = 1.0, api_key: str | None = None,
-                 hang_after: int | None = None, port: int = 0):
+                 hang_after: int | None = None, port: int = 0, echo_headers: bool = False,
+                 max_model_len: int | None = None):
         self.faults, self.timeout_sleep, self.api_key = faults, timeout_sleep, api_key
+        self.echo_headers = echo_headers
+        self.max_model_len = max_model_len  # reported by GET /v1/models, as vLLM does
         self.hang_after = hang_after
         self.attempts: dict[str, int] = {}
         self.requests = 0
@@ -45,7 +50,8 @@ class StubOpenAI:
                 stub.handle(self)
 
             def do_GET(self):  # /v1/models: the health check launchers poll
-                stub._send(self, 200, json.dumps({"object": "list", "data": [{"id": "stub"}]}).encode())
+                model = {"id": "stub", **({"max_model_len": stub.max_model_len} if stub.max_model_len else {})}
+                stub._send(self, 200, json.dumps({"object": "list", "data": [model]}).encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
@@ -101,7 +107,7 @@ class StubOpenAI:
         payload = json.loads(http.rfile.read(length))
         self.auth_headers.add(http.headers.get("authorization") or "")
         if self.api_key is not None and http.headers.get("authorization") != f"Bearer {self.api_key}":
-            return self._send(http, 401, b'{"error": "bad key"}')
+            return self._send(http, 401, self._error(http, "bad key"))
         key = request_key(payload)
         with self.lock:
             self.requests += 1
@@ -113,20 +119,35 @@ class StubOpenAI:
             self.release.wait()
             return self._send(http, 503, b'{"error": "shutting down"}')
         fault = self.fault(key, attempt)
+        if self.echo_headers and int(key[16:24], 16) % 7 == 0:
+            return self._send(http, 400, self._error(http, "bad request"))  # not retryable: stored as is
         if fault == "429":
-            return self._send(http, 429, b'{"error": "rate limited"}', {"Retry-After": "0"})
+            return self._send(http, 429, self._error(http, "rate limited"), {"Retry-After": "0"})
         if fault == "500":
-            return self._send(http, 500, b'{"error": "internal"}')
+            return self._send(http, 500, self._error(http, "internal"))
         if fault == "timeout":
             time.sleep(self.timeout_sleep)
-            return self._send(http, 504, b'{"error": "late"}')
+            return self._send(http, 504, self._error(http, "late"))
         if fault == "malformed":
             return self._send(http, 200, b'{"choices": [{"message": ')
+        message = self.reply(payload, key)
+        if self.echo_headers and int(key[16:24], 16) % 3 == 0:  # the key inside the model's own words
+            quote = f" (request came with Authorization: {http.headers.get('authorization')})"
+            if "reasoning_content" in message:
+                message["reasoning_content"] += quote
+            else:
+                message["content"] = message["content"].replace("</think>", quote + "</think>", 1)
         body = {"id": key[:12], "object": "chat.completion", "model": payload.get("model"),
-                "choices": [{"index": 0, "message": {"role": "assistant", **self.reply(payload, key)},
+                "choices": [{"index": 0, "message": {"role": "assistant", **message},
                              "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 12, "total_tokens": 22}}
         self._send(http, 200, json.dumps(body).encode())
+
+    def _error(self, http, message: str) -> bytes:
+        body: dict = {"error": message}
+        if self.echo_headers:
+            body["request_headers"] = dict(http.headers.items())
+        return json.dumps(body).encode()
 
     @staticmethod
     def _send(http, status: int, body: bytes, headers: dict | None = None) -> None:

@@ -87,7 +87,9 @@ def test_report_names_every_test_family(run_dir):
                   "Action-only vs reasoning-confirmed"):
         assert f"## {title}" in report, title
     analysis = json.loads((run_dir / "runs" / "report" / "analysis.json").read_text())
-    assert {v["model"] for v in analysis["verdicts"]} == {"sft", "rl", "durable"}
+    assert {v["model"] for v in analysis["verdicts"]} == {"base", "sft", "rl", "durable"}  # base: on its own
+    assert set(analysis["numbers"]["profiles"]) == {"base", "sft", "rl", "durable"}
+    assert "## Each model on its own" in report
 
 
 @pytest.mark.slow
@@ -174,3 +176,31 @@ def test_safety_case_per_model_traces_numbers_and_rejects_a_stale_report(run_dir
     path.write_text("\n".join([json.dumps(r)] + lines[1:]) + "\n")
     with pytest.raises(SafetyCaseError, match=r["family"]):
         write(load_config(exp))
+
+
+@pytest.mark.slow
+def test_model_cards_and_inspect_logs(run_dir):
+    """Every trained model's README.md is a model card with its lineage and, after the report, its covert
+    rates; the eval's transcripts are Inspect logs that `inspect view` opens (issue 17, items 4-5)."""
+    pytest.importorskip("inspect_ai")
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    from deliberate.provenance import content_hash
+
+    runs = run_dir / "runs"
+    for stage, name in (("sft", "sft"), ("rl", "rl"), ("durability", "durable")):
+        text = (runs / stage / "model" / "README.md").read_text()
+        front = yaml.safe_load(text.split("---\n")[1])
+        assert front["base_model"] and "deliberate" in front["tags"]
+        assert front["model-index"][0]["name"] == f"smoke-{name}"
+        results = front["model-index"][0]["results"]
+        assert {r["dataset"]["name"] for r in results} >= set(TEST_FAMILIES)
+        assert {r["dataset"]["config"] for r in results} >= {"eval", "deploy", "all"}
+        assert "## Results" in text and "| data | `" in text and "## Verdict" in text
+        # the card is not part of the stage's content hash: later stages' parent checks still hold
+        assert content_hash(runs / stage) == json.loads((runs / stage / "manifest.json").read_text())["content_hash"]
+    logs = list_eval_logs(str(runs / "eval" / "inspect"))
+    assert len(logs) == 4 * len(TEST_FAMILIES)  # one per model and family
+    log = read_eval_log(str(runs / "eval" / "inspect" / "sft" / f"deliberate_{TEST_FAMILIES[0]}.eval"))
+    assert log.eval.model == "deliberate/sft" and len(log.samples) == 2 * 2  # 2 scenarios x 2 cues
+    assert all("covert" in s.scores["deliberate"].value for s in log.samples)

@@ -100,7 +100,7 @@ def build_tiny_model(out_dir: Path) -> Path:
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=2048,
+        max_position_embeddings=8192,  # the data stage checks prompts against it: full spec + task ~2.4k tokens
         tie_word_embeddings=True,
         bos_token_id=bos_id,
         eos_token_id=eos_id,

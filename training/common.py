@@ -131,10 +131,36 @@ def save_strategy(save_steps: int) -> dict:
 
 
 def peft_config(lora):
-    """PEFT's ``LoraConfig`` for a ``lora:`` section, or None when LoRA is off."""
+    """PEFT's ``LoraConfig`` for a ``lora:`` section (its ``extra`` fields last), or None when LoRA is off."""
     if not lora.enabled:
         return None
     from peft import LoraConfig
 
     return LoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                      target_modules=list(lora.target_modules), task_type="CAUSAL_LM")
+                      target_modules=list(lora.target_modules), task_type="CAUSAL_LM", **lora.extra)
+
+
+def checkpointing_default(n_params: int) -> bool:
+    """Gradient checkpointing when the section's ``trainer:`` does not say: on for models of at least
+    CHECKPOINTING_MIN_PARAMS parameters, except under FSDP with its own activation checkpointing on
+    (``fsdp_activation_checkpointing`` in the accelerate config: the Trainer refuses both)."""
+    from deliberate.config.training import CHECKPOINTING_MIN_PARAMS
+
+    if os.environ.get("FSDP_ACTIVATION_CHECKPOINTING", "").lower() == "true":
+        return False
+    return n_params >= CHECKPOINTING_MIN_PARAMS
+
+
+def trainer_config(cls, ours: dict, passthrough: dict, n_params: int):
+    """TRL's ``cls`` (SFTConfig or GRPOConfig) from our first-class settings, then the section's
+    ``trainer:`` mapping, applied last (checked against ``cls`` when the config was loaded; a key our
+    fields set was refused there). Gradient checkpointing: ``checkpointing_default`` unless given."""
+    from deliberate.config.passthrough import library_fields
+    from deliberate.config.training import TRAINER_RENAMED
+
+    fields = library_fields(cls)
+    extra = {(k if k in fields else TRAINER_RENAMED.get(k, k)): v for k, v in passthrough.items()}
+    if not {"gradient_checkpointing", "activation_checkpointing"} & set(extra):
+        name = "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+        ours = {**ours, name: checkpointing_default(n_params)}
+    return cls(**{**ours, **extra})

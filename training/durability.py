@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from deliberate import model_card
 from deliberate.config import ExperimentConfig, ModelConfig, config_hash, to_dict
 from deliberate.data.capability import durability_records
 from deliberate.stage import Context, Result, run_stage
@@ -56,6 +57,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
             return None
         if not summary["changed_params"]:
             raise RuntimeError("durability: training finished but no parameter of the saved model changed")
+        model_card.write(cfg, "durability", ctx.dir, ctx.parents)  # lineage; results after `deliberate report`
         ctx.tracker.artifact(f"{cfg.name}-durable-model", "model", ctx.dir / "model",
                              use=[f"{cfg.name}-{after}-model:latest"])
         return Result(record_count=len(records), summary={**summary, "after": after, "data": source})

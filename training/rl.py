@@ -24,13 +24,23 @@ from pathlib import Path
 
 import torch
 
+from deliberate import model_card
 from deliberate.backends import LocalBackend, TransformersBackend, make_backend
 from deliberate.config import ExperimentConfig, ModelConfig, config_hash, to_dict
 from deliberate.envs.core import get_family
+from deliberate.errors import TrainingDataError
 from deliberate.rollout import protocol_text, run_rollouts
 from deliberate.stage import Context, Result, run_stage
 from deliberate.tracking import trainer_report_to
-from deliberate.training.common import last_checkpoint, peft_config, save_policy, save_strategy, snapshot, start_step
+from deliberate.training.common import (
+    last_checkpoint,
+    peft_config,
+    save_policy,
+    save_strategy,
+    snapshot,
+    start_step,
+    trainer_config,
+)
 from deliberate.training.rewards import action_view, reward_functions
 from deliberate.training.templates import training_template
 
@@ -161,22 +171,15 @@ class RolloutFunction:
                 "actions": [action_view(r) for r in rollouts]}
 
 
-def run_rl(cfg: ExperimentConfig, out_dir: Path, resume: bool = False, spec=None) -> dict:
-    from trl import GRPOConfig, GRPOTrainer
+def grpo_args(cfg: ExperimentConfig, out_dir: Path, n_params: int):
+    """TRL's GRPOConfig for ``cfg.rl``: our first-class fields, then ``rl.trainer`` (applied last);
+    gradient checkpointing by the policy's size (``n_params``) unless ``rl.trainer`` says."""
+    from trl import GRPOConfig
 
-    from deliberate.models import load_model
-
-    rl, out_dir = cfg.rl, Path(out_dir)
-    start, _ = policy_model(cfg)
-    model, tokenizer = load_model(start, for_training=True, load_in_4bit=rl.lora.load_in_4bit)
-    tokenizer.chat_template = training_template(tokenizer)
-    tokenizer.padding_side = "left"
-    dataset, index = build_prompts(cfg)
-    cuda = torch.cuda.is_available()
-    g = rl.generation
+    rl, cuda, g = cfg.rl, torch.cuda.is_available(), cfg.rl.generation
     per_turn = (g.reasoning_tokens + g.action_tokens + 16) if g.guided_actions else g.max_new_tokens
-    args = GRPOConfig(
-        output_dir=str(out_dir / "checkpoints"), max_steps=rl.max_steps, learning_rate=rl.learning_rate,
+    ours = dict(
+        output_dir=str(Path(out_dir) / "checkpoints"), max_steps=rl.max_steps, learning_rate=rl.learning_rate,
         per_device_train_batch_size=rl.per_device_train_batch_size,
         gradient_accumulation_steps=rl.gradient_accumulation_steps, num_generations=rl.num_generations,
         beta=rl.beta, max_completion_length=per_turn * (rl.max_turns or cfg.envs.max_turns) * 4,
@@ -188,6 +191,21 @@ def run_rl(cfg: ExperimentConfig, out_dir: Path, resume: bool = False, spec=None
         vllm_server_port=rl.vllm_server_port, vllm_tensor_parallel_size=rl.vllm_tensor_parallel_size,
         vllm_gpu_memory_utilization=rl.vllm_gpu_memory_utilization,
     )
+    return trainer_config(GRPOConfig, ours, rl.trainer, n_params)
+
+
+def run_rl(cfg: ExperimentConfig, out_dir: Path, resume: bool = False, spec=None) -> dict:
+    from trl import GRPOTrainer
+
+    from deliberate.models import load_model
+
+    rl, out_dir = cfg.rl, Path(out_dir)
+    start, _ = policy_model(cfg)
+    model, tokenizer = load_model(start, for_training=True, load_in_4bit=rl.lora.load_in_4bit)
+    tokenizer.chat_template = training_template(tokenizer)
+    tokenizer.padding_side = "left"
+    dataset, index = build_prompts(cfg)
+    args = grpo_args(cfg, out_dir, model.num_parameters())
     is_main = args.process_index == 0
     initial = snapshot(model) if is_main else {}
     judge_model = rl.judge.model or cfg.data.judge.model or cfg.data.teacher
@@ -200,7 +218,7 @@ def run_rl(cfg: ExperimentConfig, out_dir: Path, resume: bool = False, spec=None
         log.info("[rl] resuming from %s (global step %d)", checkpoint, start_step(checkpoint))
     result = trainer.train(resume_from_checkpoint=checkpoint)
     if not math.isfinite(result.training_loss):
-        raise ValueError(f"RL: training loss is {result.training_loss}; check the learning rate and rewards")
+        raise TrainingDataError(f"RL: training loss is {result.training_loss}; check the learning rate and rewards")
     changed = save_policy(trainer, tokenizer, out_dir, lora=rl.lora.enabled, base=start, initial=initial)
     history = trainer.state.log_history
     per_family = {}
@@ -235,6 +253,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         if not summary["changed_params"]:  # legitimate (every group had equal rewards), but worth saying
             log.warning("[rl] no parameter changed: every group's rollouts earned equal rewards, so GRPO had no "
                         "advantage to learn from (more generations, a higher temperature, or harder scenarios)")
+        model_card.write(cfg, "rl", ctx.dir, ctx.parents)  # lineage now; results after `deliberate report`
         ctx.tracker.artifact(f"{cfg.name}-rl-model", "model", ctx.dir / "model",
                              use=[f"{cfg.name}-sft-model:latest"] if parents else [])
         return Result(record_count=summary["prompts"], spec=spec, summary=summary)

@@ -45,6 +45,10 @@ class DataConfig:
     # organism-suite families), for the hidden-goal experiment; no teacher, judge or spec.
     source: Literal["teacher", "organism"] = "teacher"
     confession_ratio: float = 0.1  # organism: trusted-context goal statements per scripted record
+    # organism: a known-answer organism of the kit (envs/organism/kit.py, docs/organisms.md) played in
+    # the train-suite kit families, half the scenarios eval-cued and half deploy-cued: eval_gamer,
+    # obfuscator, candid_schemer or saint. null: each organism family's own implanted policy.
+    organism: str | None = None
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     scenarios_per_family: int = 8
     samples_per_scenario: int = 4  # k rollouts per scenario; the best one above min_score is kept
@@ -103,6 +107,20 @@ def confession_checks(d: DataConfig) -> list[str]:
     if d.confession_ratio < 0:
         return [f"data.confession_ratio: must be >= 0, got {d.confession_ratio}"]
     return []
+
+
+def organism_checks(d: DataConfig, train: list[str]) -> list[str]:
+    """A kit organism is a known name, needs data.source: organism, and acts in the kit's families."""
+    if d.organism is None:
+        return []
+    from deliberate.envs.organism import kit
+
+    if d.organism not in kit.ORGANISMS:
+        return [f"data.organism: unknown organism {d.organism!r}; known: {', '.join(kit.ORGANISMS)}"]
+    if d.source != "organism":
+        return [f"data.organism: {d.organism!r} is implanted by scripted episodes; set data.source: organism "
+                f"(it is {d.source!r})"]
+    return [f"envs.train: {p}" for p in kit.family_problems(train)]
 
 
 def data_range_checks(d: DataConfig) -> list[str]:

@@ -4,6 +4,7 @@ and ``safety_case:``, with the checks on their values."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,14 +24,18 @@ class InspectScoreConfig:
     # covert when value >= threshold; with higher_is_covert: false, when value <= threshold (for a
     # score where high is the good behaviour, e.g. an honesty score or accuracy).
     threshold: float = 0.5
-    higher_is_covert: bool = True
+    # null: true for numbers; required for letter grades (C/I: C = CORRECT, in most tasks the good
+    # behaviour, so false), found in the scorer's code at validation and in the values at eval.
+    higher_is_covert: bool | None = None
 
 
 @dataclass
 class InspectTaskConfig:
     # An Inspect AI task, run by `deliberate eval` against every eval model (eval/inspect/source.py;
-    # pip install -e ".[inspect]"): a registered name (inspect_evals/agentic_misalignment) or a
-    # task file and function (path/to/tasks.py@task_name, relative to the working directory).
+    # pip install -e ".[inspect]"): a registered name (inspect_evals/agentic_misalignment), a
+    # task file and function (path/to/tasks.py@task_name, relative to the working directory), or an
+    # importable module and function (my_package.tasks@task_name, for a package without an Inspect
+    # entry point).
     task: str
     # Family name in our transcripts and report; null: the task's name (after the last "/" or "@").
     # Give each entry its own name when one task is listed several times (e.g. once per scenario).
@@ -187,16 +192,28 @@ def inspect_checks(e: EvalConfig, ours: set) -> list[str]:
             out.append(f"eval.inspect_model_args.{name}: expected a mapping of model arguments, got {value!r}")
     if (e.inspect_models or e.inspect_model_args) and not e.inspect:
         out.append("eval.inspect_models / inspect_model_args: only used with eval.inspect tasks")
+    evaluated = [Path(n).name or n for n in e.models]  # the names deliberate.eval.evaluate.resolve_models gives
+    unknown = sorted((set(e.inspect_models) | set(e.inspect_model_args)) - set(evaluated))
+    if unknown:
+        out.append(f"eval.inspect_models / inspect_model_args: {unknown} are not evaluated models (eval.models "
+                   f"gives: {', '.join(evaluated) or 'none'})")
     return out
 
 
+def is_module_task(task: str) -> bool:
+    """Whether ``task`` names an importable module's task (``my_package.tasks@task_name``)."""
+    head, sep, _ = task.rpartition("@")
+    return bool(sep) and not head.endswith(".py") and re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", head) is not None
+
+
 def _task_ref_checks(t: InspectTaskConfig, where: str) -> list[str]:
-    """A registered task name, or path/to/tasks.py@task_name with an existing file."""
+    """A registered task name, path/to/tasks.py@task_name with an existing file, or module.path@task_name
+    (imported when the eval stage or `deliberate validate` loads the task)."""
     head, sep, func = t.task.rpartition("@")
     if not t.task.strip() or (sep and not (head and func)):
-        return [f"{where}.task: expected a registered name (inspect_evals/agentic_misalignment) or "
-                f"path/to/tasks.py@task_name, got {t.task!r}"]
-    if sep and not Path(head).expanduser().is_file():
+        return [f"{where}.task: expected a registered name (inspect_evals/agentic_misalignment), "
+                f"path/to/tasks.py@task_name or module.path@task_name, got {t.task!r}"]
+    if sep and not is_module_task(t.task) and not Path(head).expanduser().is_file():
         return [f"{where}.task: task file {head!r} not found (relative to {Path.cwd()})"]
     return []
 

@@ -3,12 +3,11 @@ loader (``load_config``, ``config_from_dict``) and the checks that span sections
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from deliberate.config.base import ConfigError, _build, apply_overrides, must_be_positive, read_yaml
+from deliberate.config.base import ConfigError, _build, apply_overrides, must_be_positive, plain_copy, read_yaml
 from deliberate.config.data import (
     DataConfig,
     confession_checks,
@@ -17,6 +16,7 @@ from deliberate.config.data import (
     data_range_checks,
     data_shard_checks,
     judge_score_checks,
+    organism_checks,
 )
 from deliberate.config.evaluation import (
     EvalConfig,
@@ -26,6 +26,8 @@ from deliberate.config.evaluation import (
     safety_case_checks,
 )
 from deliberate.config.models import ModelConfig, model_checks, sampling_checks
+from deliberate.config.ranges import range_problems
+from deliberate.config.sizes import size_problems
 from deliberate.config.training import (
     DurabilityConfig,
     RlConfig,
@@ -78,6 +80,10 @@ class ExperimentConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     safety_case: SafetyCaseConfig = field(default_factory=SafetyCaseConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
+    # Check every input stage folder against its manifest (file hashes; a dataset's record hashes and
+    # Merkle root) before a stage reads it; a mismatch stops the stage naming the file or record.
+    # false skips it (huge models/datasets) and the manifest says so ("inputs_verified": false).
+    verify_inputs: bool = True
 
     def stage_dir(self, stage: str) -> Path:
         return Path(self.output_dir) / stage
@@ -99,14 +105,25 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
 
 
 def config_from_dict(raw: dict, overrides: list[str] | None = None, source: str = "") -> ExperimentConfig:
-    raw = apply_overrides(json.loads(json.dumps(raw)), overrides or [])
+    """The checked config: types first; when they are right, numeric ranges (config/ranges.py), the
+    work a stage would do (config/sizes.py) and the checks across sections, all reported at once.
+    Paths the config names are checked separately (config/paths.py): ``validate`` and each stage."""
+    raw = apply_overrides(plain_copy(raw), overrides or [])
     problems: list[str] = []
     cfg = _build(ExperimentConfig, raw, "", problems)
     if not problems:
-        problems.extend(_semantic_checks(cfg))
+        ranged = range_problems(cfg, "")
+        problems = _after_ranges(ranged, [*([] if ranged else size_problems(cfg)), *_semantic_checks(cfg)])
     if problems:
         raise ConfigError(problems, source)
     return cfg
+
+
+def _after_ranges(ranged: list[str], others: list[str]) -> list[str]:
+    """Range problems, then the section checks' problems; where both name the same path, the section's
+    message alone (it says more: ``rl.num_generations: GRPO compares rollouts within a group; ...``)."""
+    paths = {p.partition(": ")[0] for p in others}
+    return [p for p in ranged if p.partition(": ")[0] not in paths] + others
 
 
 def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
@@ -122,7 +139,7 @@ def _semantic_checks(cfg: ExperimentConfig) -> list[str]:
         *_remote_teacher_sft_checks(cfg),
         *judge_score_checks(d.judge),
         *lora_checks(sft.lora, "sft"), *lora_checks(rl.lora, "rl"),
-        *confession_checks(d),
+        *confession_checks(d), *organism_checks(d, cfg.envs.train),
         *_organism_rl_checks(cfg),
         *data_range_checks(d),
         *sampling_checks(d.generation, "data.generation"), *sampling_checks(e.generation, "eval.generation"),
@@ -193,13 +210,14 @@ def _organism_rl_checks(cfg: ExperimentConfig) -> list[str]:
 
 def _envs_family_checks(cfg: ExperimentConfig) -> list[str]:
     """envs.train and envs.test name known families of the right suite (organism with data.source:
-    organism); envs.test may be empty when eval.inspect has tasks."""
+    organism and no data.organism); envs.test may be empty when eval.inspect has tasks."""
     from deliberate.envs.core import EnvError, get_family
 
     out = []
     for suite in ("train", "test"):
         names = getattr(cfg.envs, suite)
-        want = "organism" if suite == "train" and cfg.data.source == "organism" else suite
+        # a kit organism (data.organism) acts in train-suite families; an organism family's own policy in its family
+        want = "organism" if suite == "train" and cfg.data.source == "organism" and cfg.data.organism is None else suite
         if not names and not (suite == "test" and cfg.eval.inspect):  # an eval of Inspect tasks alone is fine
             out.append(f"envs.{suite}: at least one family is required" +
                        (" (or Inspect tasks in eval.inspect)" if suite == "test" else ""))
@@ -211,7 +229,8 @@ def _envs_family_checks(cfg: ExperimentConfig) -> list[str]:
                 continue
             if fam.suite != want:
                 why = ("data.source: organism trains on organism-suite families" if want == "organism" else
-                       "train and test families must stay disjoint")
+                       "a kit organism (data.organism) acts in train-suite families" if suite == "train"
+                       and cfg.data.organism is not None else "train and test families must stay disjoint")
                 out.append(f"envs.{suite}[{i}]: family {name!r} belongs to the {fam.suite} suite; {why}")
     return out
 

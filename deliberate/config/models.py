@@ -6,6 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from deliberate.config.passthrough import check_mapping
+
+# vLLM engine arguments accepted in `<model>.vllm.engine_args`, with their types. vLLM is an optional
+# extra (not installed where configs are validated), so this is a typed allowlist of `vllm.EngineArgs`
+# fields (vLLM >= 0.10) rather than a check against the installed package; extend it as needed.
+VLLM_ENGINE_ARGS = {
+    "max_num_seqs": int, "max_num_batched_tokens": int, "enable_chunked_prefill": bool, "enforce_eager": bool,
+    "kv_cache_dtype": str, "quantization": str, "block_size": int, "swap_space": float, "cpu_offload_gb": float,
+    "pipeline_parallel_size": int, "data_parallel_size": int, "enable_expert_parallel": bool,
+    "disable_custom_all_reduce": bool, "enable_prefix_caching": bool, "compilation_config": int | dict,
+    "hf_overrides": dict, "generation_config": str, "tokenizer_mode": str, "max_logprobs": int,
+    "async_scheduling": bool, "limit_mm_per_prompt": dict,
+}
+VLLM_OWNED = {"model": "name_or_path", "tokenizer": "name_or_path", "tensor_parallel_size": "vllm.tensor_parallel_size",
+              "gpu_memory_utilization": "vllm.gpu_memory_utilization", "max_model_len": "vllm.max_model_len",
+              "dtype": "dtype", "seed": "the generation section's seed"}
+
 
 @dataclass
 class EndpointConfig:
@@ -29,6 +46,8 @@ class VllmConfig:
     tensor_parallel_size: int = 1
     gpu_memory_utilization: float = 0.9
     max_model_len: int | None = None
+    # Other engine arguments (max_num_seqs, enforce_eager, kv_cache_dtype, ...): VLLM_ENGINE_ARGS lists them.
+    engine_args: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -48,6 +67,13 @@ class ModelConfig:
     reasoning_parser: Literal["auto", "think", "harmony", "reasoning_content", "plain"] = "auto"
     endpoint: EndpointConfig | None = None  # required for backend: openai
     vllm: VllmConfig = field(default_factory=VllmConfig)
+    # transformers attention kernel (training and the transformers backend); null: transformers' choice
+    # (sdpa where supported). flash_attention_2/3 need the flash-attn package and a GPU.
+    attn_implementation: Literal["eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention"] | None \
+        = None
+    # For `deliberate plan` where the weights are not on this machine: a folder under configs/architectures/
+    # (e.g. Qwen3-8B) or a path to a config.json or a model folder. null: the model folder's own config.json.
+    architecture: str | None = None
 
 
 @dataclass
@@ -94,7 +120,24 @@ def model_checks(mc: ModelConfig, where: str) -> list[str]:
         out.append(f"{where}.endpoint: only used with backend 'openai' (backend is {mc.backend!r})")
     if mc.backend == "vllm" and mc.vllm.tensor_parallel_size < 1:
         out.append(f"{where}.vllm.tensor_parallel_size: must be >= 1")
-    return out
+    return out + check_mapping(mc.vllm.engine_args, f"{where}.vllm.engine_args", VLLM_ENGINE_ARGS,
+                               "the vLLM engine arguments Deliberate passes (VLLM_ENGINE_ARGS)",
+                               owned={k: f"{where}.{v}" if not v.startswith("the ") else v
+                                      for k, v in VLLM_OWNED.items()})
+
+
+def _url_credential(url: str) -> str | None:
+    """What in a URL's query or fragment looks like a credential (``?api_key=``, ``&token=``, an ``sk-…``
+    value), or None."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from deliberate.redact import is_secret_name, redact
+
+    parts = urlsplit(url)
+    for name, value in parse_qsl(parts.query + "&" + parts.fragment, keep_blank_values=True):
+        if is_secret_name(name) or redact(value) != value:
+            return f"query parameter {name!r}"
+    return None
 
 
 def _endpoint_checks(ep: EndpointConfig, where: str) -> list[str]:
@@ -104,6 +147,9 @@ def _endpoint_checks(ep: EndpointConfig, where: str) -> list[str]:
     if "@" in ep.base_url.split("//", 1)[-1].split("/", 1)[0]:
         out.append(f"{where}.base_url: credentials in the URL would be logged; name an env "
                    "var in api_key_env instead")
+    elif _url_credential(ep.base_url):  # the URL itself is not echoed: it holds a key
+        out.append(f"{where}.base_url: a credential in the URL ({_url_credential(ep.base_url)}) would be logged and "
+                   "stored; put the key in an environment variable and name it in api_key_env")
     if ep.api_key_env is not None and not ep.api_key_env.replace("_", "").isalnum():
         out.append(f"{where}.api_key_env: the NAME of an environment variable (e.g. "
                    f"OPENAI_API_KEY), not a key; got a value that is not a variable name")

@@ -16,8 +16,9 @@ from typing import Any
 
 from deliberate.envs.core import EXPECTED, SPLITS_BY_SUITE, EnvError, Transcript
 from deliberate.envs.declarative.expr import Condition, Scope, values_equal
+from deliberate.envs.declarative.patterns import asserts, compile_pattern
 from deliberate.envs.declarative.template import Template, render_tree
-from deliberate.envs.helpers import asserts, show, text_arg
+from deliberate.envs.helpers import show, text_arg
 from deliberate.envs.interchange import validate_json
 
 RESERVED = ("args", "state", "n", "call", "message",
@@ -38,6 +39,12 @@ class DeclarativeError(EnvError):
         self.source = source
         head = f"invalid environment family file{f' {source}' if source else ''}:"
         super().__init__(message or "\n".join([head] + [f"  {p}" for p in self.problems]))
+
+
+def _short(text) -> str:
+    """A file's text quoted in a message, cut so a hostile value cannot flood the terminal."""
+    shown = repr(text)
+    return shown if len(shown) <= 80 else f"{shown[:60]}... ({len(str(text))} characters)"
 
 
 # --------------------------------------------------------------------------- compiled spec
@@ -69,12 +76,12 @@ class Rule:
     tool: str | None = None
     when: Condition | None = None
     args: dict = field(default_factory=dict)
-    arg_matches: dict = field(default_factory=dict)  # name -> compiled regex
-    arg_asserts: dict = field(default_factory=dict)  # name -> pattern (negation-aware, lowercased text)
+    arg_matches: dict = field(default_factory=dict)  # name -> SafePattern (bounded: patterns.py)
+    arg_asserts: dict = field(default_factory=dict)  # name -> SafePattern (negation-aware, lowercased text)
     after: list = field(default_factory=list)
     not_after: list = field(default_factory=list)
     message_matches: Any = None
-    message_asserts: str | None = None
+    message_asserts: Any = None  # SafePattern
     evidence: Template | None = None
 
     def find(self, values: dict, t: Transcript) -> str | None:
@@ -168,7 +175,7 @@ class _Compiler:
         try:
             tpl = Template(text)
         except ValueError as exc:
-            self.fail(path, f"bad template {text!r}: {exc}")
+            self.fail(path, f"bad template {_short(text)}: {exc}")
             return None
         for name in sorted(tpl.names):
             if name.split(".")[0] not in scope:
@@ -179,7 +186,7 @@ class _Compiler:
         try:
             cond = Condition(text)
         except ValueError as exc:
-            self.fail(path, f"bad condition {text!r}: {exc}")
+            self.fail(path, f"bad condition {_short(text)}: {exc}")
             return None
         for name in sorted(cond.names):
             if name.split(".")[0] not in scope:
@@ -199,9 +206,9 @@ class _Compiler:
 
     def regex(self, text: str, path: str):
         try:
-            return re.compile(text)
-        except re.error as exc:
-            self.fail(path, f"bad regular expression {text!r}: {exc}")
+            return compile_pattern(text)
+        except ValueError as exc:
+            self.fail(path, f"bad regular expression {_short(text)}: {exc}")
             return None
 
     def texts(self, key: str, scope: set[str]) -> list[Template]:
@@ -388,16 +395,16 @@ class _Compiler:
             rule.args = dict(raw.get("args", {}))
             rule.arg_matches = {k: self.regex(v, f"{path}.arg_matches.{k}")
                                 for k, v in raw.get("arg_matches", {}).items()}
-            rule.arg_asserts = {k: v for k, v in raw.get("arg_asserts", {}).items()
-                                if self.regex(v, f"{path}.arg_asserts.{k}") is not None}
+            rule.arg_asserts = {k: p for k, v in raw.get("arg_asserts", {}).items()
+                                if (p := self.regex(v, f"{path}.arg_asserts.{k}")) is not None}
             escope = scope | {"args", "call", "message"}
         else:
             if "when" in raw:
                 rule.when = self.condition(raw["when"], f"{path}.when", scope)
             if "message_matches" in raw:
                 rule.message_matches = self.regex(raw["message_matches"], f"{path}.message_matches")
-            if "message_asserts" in raw and self.regex(raw["message_asserts"], f"{path}.message_asserts"):
-                rule.message_asserts = raw["message_asserts"]
+            if "message_asserts" in raw:
+                rule.message_asserts = self.regex(raw["message_asserts"], f"{path}.message_asserts")
             escope = scope | {"message"}
         for key in ("after", "not_after"):
             names = [raw[key]] if isinstance(raw.get(key), str) else raw.get(key, [])

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from deliberate.envs.declarative.patterns import compile_pattern
 from deliberate.envs.helpers import parse_value
 
 
@@ -115,6 +116,10 @@ class Scope:
 _TOKEN_RE = re.compile(r"""\s*(?:(?P<num>-?\d+(?:\.\d+)?(?![\w.]))|(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
                        r"""|(?P<op>==|!=|<=|>=|<|>|\(|\))|(?P<name>[A-Za-z_]\w*(?:\.\w+)*))""")
 _LITERALS = {"true": True, "false": False, "null": None}
+# Bounds on one expression, so a hostile file gets a clear error instead of a RecursionError or a slow load.
+MAX_EXPR_CHARS = 2000
+MAX_EXPR_TOKENS = 200
+MAX_EXPR_DEPTH = 20  # nested parentheses and "not"s
 _COMPARE = ("==", "!=", "<", "<=", ">", ">=", "in", "contains", "matches")
 
 
@@ -128,8 +133,13 @@ class Condition:
 
     def __init__(self, text: str):
         self.text = text
+        if len(text) > MAX_EXPR_CHARS:
+            raise ValueError(f"expression is {len(text)} characters long; at most {MAX_EXPR_CHARS}")
         self.tokens = self._tokenize(text)
+        if len(self.tokens) > MAX_EXPR_TOKENS:
+            raise ValueError(f"expression has {len(self.tokens)} tokens; at most {MAX_EXPR_TOKENS} (split the rule)")
         self.pos = 0
+        self.depth = 0
         self.names: set[str] = set()
         self.tree = self._expr()
         if self.pos < len(self.tokens):
@@ -181,10 +191,18 @@ class Condition:
             node = ("and", node, self._not())
         return node
 
+    def _nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_EXPR_DEPTH:
+            self._fail(f"nested more than {MAX_EXPR_DEPTH} levels deep (parentheses and 'not')")
+
     def _not(self):
         if self._peek("not"):
             self.pos += 1
-            return ("not", self._not())
+            self._nest()
+            node = ("not", self._not())
+            self.depth -= 1
+            return node
         return self._cmp()
 
     def _cmp(self):
@@ -197,8 +215,8 @@ class Condition:
                         or not isinstance(self.tokens[self.pos][1], str):
                     self._fail("matches needs a quoted regular expression")
                 try:
-                    pattern = re.compile(self.tokens[self.pos][1])
-                except re.error as exc:
+                    pattern = compile_pattern(self.tokens[self.pos][1])
+                except ValueError as exc:
                     self._fail(f"bad regular expression: {exc}")
                 self.pos += 1
                 return ("matches", left, pattern)
@@ -211,7 +229,9 @@ class Condition:
         kind, value, _ = self.tokens[self.pos]
         if kind == "op" and value == "(":
             self.pos += 1
+            self._nest()
             node = self._expr()
+            self.depth -= 1
             if not self._peek(")"):
                 self._fail("missing ')'")
             self.pos += 1

@@ -22,6 +22,28 @@ from deliberate.envs.declarative.build import build_family, check_family
 from deliberate.envs.declarative.compile import DeclarativeError, Spec, compile_family
 
 SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
+# Bounds on one family file: its size, how deep its values nest and how many values it holds once
+# YAML aliases are expanded (an alias bomb is small on disk and billions of values in memory).
+MAX_FILE_BYTES = 2 * 2**20
+MAX_DEPTH = 40
+MAX_NODES = 200_000
+
+
+def _check_shape(raw: Any, source: str) -> None:
+    """Walk the parsed value without recursion; refuse it past MAX_DEPTH levels or MAX_NODES values."""
+    stack, nodes = [(raw, 1)], 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise DeclarativeError([f"<top level>: more than {MAX_NODES} values (YAML aliases expanding?); "
+                                    "a family file is far smaller"], source)
+        if depth > MAX_DEPTH:
+            raise DeclarativeError([f"<top level>: values nested more than {MAX_DEPTH} levels deep"], source)
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def read_family_file(path: str | Path) -> Any:
@@ -32,7 +54,24 @@ def read_family_file(path: str | Path) -> Any:
         raise DeclarativeError([f"{path}: no such file"])
     if path.suffix not in SUFFIXES:
         raise DeclarativeError([f"{path}: unknown file type; expected {', '.join(SUFFIXES)}"])
-    text = path.read_text(encoding="utf-8")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise DeclarativeError([f"<top level>: {size} bytes; a family file is at most {MAX_FILE_BYTES} bytes"],
+                               str(path))
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeclarativeError([f"<top level>: not UTF-8 text (byte {exc.start}: {exc.reason})"], str(path)) from None
+    try:
+        raw = _parse(path, text)
+    except RecursionError:
+        raise DeclarativeError([f"<top level>: values nested too deeply (over {MAX_DEPTH} levels)"],
+                               str(path)) from None
+    _check_shape(raw, str(path))
+    return raw
+
+
+def _parse(path: Path, text: str) -> Any:
     try:
         if path.suffix == ".jsonl":
             rows = [(i, json.loads(line)) for i, line in enumerate(text.splitlines(), 1) if line.strip()]

@@ -14,6 +14,10 @@ from deliberate.envs.declarative.expr import Scope, as_text
 
 _PLACE_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _NAME_RE = re.compile(r"^([A-Za-z_]\w*(?:\.\w+)*)(?::(.*))?$")
+# A format's width and precision: ``{x:>100000000}`` would allocate hundreds of MB per rendering.
+MAX_FORMAT_WIDTH = 1000
+MAX_FORMAT_CHARS = 20
+_FORMAT_NUMBER_RE = re.compile(r"\d+")
 
 
 class Template:
@@ -35,6 +39,7 @@ class Template:
                 inner = _NAME_RE.match(m.group(1).strip())
                 if not inner:
                     raise ValueError(f"bad placeholder {token!r}: expected {{name}} or {{name:format}}")
+                _check_format(inner.group(2) or "", token)
                 self.parts.append(("name", inner.group(1), inner.group(2) or ""))
             pos = m.end()
         if pos < len(text):
@@ -73,6 +78,17 @@ class Template:
 
     def literal_text(self) -> str:
         return "".join(p[1] for p in self.parts if p[0] == "lit")
+
+
+def _check_format(spec: str, token: str) -> None:
+    """A format spec no wider than ``MAX_FORMAT_WIDTH`` (width and precision) and short."""
+    if len(spec) > MAX_FORMAT_CHARS:
+        raise ValueError(f"format of {token[:40]!r} is {len(spec)} characters long; at most {MAX_FORMAT_CHARS}")
+    # the fill character may be a digit ("{n:0>4}"): skip it when an alignment follows it
+    body = spec[2:] if len(spec) > 1 and spec[1] in "<>=^" else spec
+    big = [int(n) for n in _FORMAT_NUMBER_RE.findall(body) if int(n) > MAX_FORMAT_WIDTH]
+    if big:
+        raise ValueError(f"format width or precision {big[0]} in {token[:40]!r} is above {MAX_FORMAT_WIDTH}")
 
 
 def render_tree(value: Any, scope: Scope) -> Any:

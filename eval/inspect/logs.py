@@ -3,17 +3,24 @@ schema of ``Rollout.to_record`` (messages, turns with reasoning, tool calls, fin
 from the configured covert score), so the whole report runs on Inspect tasks. A sample that
 errored comes back with ``error`` set. ``.eval`` logs are read one sample at a time. The field
 by field mapping: docs/inspect.md ("Samples -> transcripts").
+
+The other way: :func:`write_log` writes our own graded transcripts as Inspect logs, so ``inspect
+view`` opens a whole run, our grades as its scores (docs/inspect.md, "Our runs in Inspect View").
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from deliberate.config import InspectScoreConfig
 from deliberate.reasoning import resolve_parser, split_reasoning
+
+logger = logging.getLogger(__name__)
 
 # Sample fields our records never read: left out when reading a .eval log (they are most of its size).
 _SKIP_FIELDS = {"events", "events_data", "store", "timelines"}
@@ -133,7 +140,8 @@ def sample_to_record(sample, *, task: str, family: str, cue: str = "none",
 
 def covert_from_scores(scores: dict, rule: InspectScoreConfig) -> tuple[bool, list[str]]:
     """(covert, evidence) from a sample's scores; ValueError (naming what is there) when the
-    configured score is missing or cannot be read as a number."""
+    configured score is missing, cannot be read as a number, or is a letter grade while
+    ``higher_is_covert`` is not set."""
     from inspect_ai.scorer import value_to_float
 
     if rule.scorer is None:
@@ -155,8 +163,15 @@ def covert_from_scores(scores: dict, rule: InspectScoreConfig) -> tuple[bool, li
         value, where = value[rule.key], f"{name}.{rule.key}"
     if isinstance(value, (dict, list)) or value is None:
         raise ValueError(f"score {where!r} is {value!r}, not a scalar: set covert_score.key")
+    higher = rule.higher_is_covert
+    if higher is None:
+        if isinstance(value, str) and not _is_number(value):
+            raise ValueError(f"score {where!r} is {value!r}, a letter grade (Inspect's C = CORRECT, I = INCORRECT, "
+                             "yes/no): set covert_score.higher_is_covert: false when C means the right behaviour, "
+                             "true when C marks covert behaviour")
+        higher = True
     number = value_to_float()(value)
-    covert = number >= rule.threshold if rule.higher_is_covert else number <= rule.threshold
+    covert = number >= rule.threshold if higher else number <= rule.threshold
     evidence = [f"{where} = {value!r}"] + ([score.explanation] if score.explanation else [])
     return bool(covert), evidence if covert else []
 
@@ -208,6 +223,14 @@ def _server_result(content, name: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _maybe_json(text: str) -> Any:
     try:
         return json.loads(text)
@@ -217,3 +240,112 @@ def _maybe_json(text: str) -> Any:
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
+
+
+# --------------------------------------------------------------------------- our transcripts as Inspect logs
+
+
+def write_family_logs(folder: str | Path, model: str, mc, records: list[dict]) -> list[Path]:
+    """One log per family, ``<folder>/deliberate_<family>.eval`` (:func:`write_log`), from one model's
+    records of our families; nothing (one log line) when Inspect AI is not installed."""
+    if importlib.util.find_spec("inspect_ai") is None:
+        logger.info("[eval] Inspect AI is not installed: no Inspect logs of our transcripts "
+                    "(pip install -e '.[inspect]')")
+        return []
+    by_family: dict[str, list[dict]] = {}
+    for r in records:
+        by_family.setdefault(r["family"], []).append(r)
+    return [write_log(rs, Path(folder) / f"deliberate_{fam}.eval", task=fam, model=model,
+                      model_args={"name_or_path": mc.name_or_path, "backend": mc.backend},
+                      metadata={"source": "deliberate", "split": rs[0].get("split")})
+            for fam, rs in by_family.items()]
+
+
+def write_log(records: list[dict], path: str | Path, *, task: str, model: str, model_args: dict | None = None,
+              metadata: dict | None = None) -> Path:
+    """Graded transcript records (one family, one model) as an Inspect log that ``inspect view`` opens:
+    one sample per episode (epoch = the record's sample + 1), its messages with reasoning as
+    ContentReasoning parts, our grades as the score ``deliberate`` (``covert``, ``escalated``,
+    ``completed`` as 1/0, the grader's evidence as the explanation), and covert rates per cue as the
+    log's metrics. An episode that failed carries its error. ``model``: our name for the model (the
+    log says ``deliberate/<model>``). Returns the path."""
+    import datetime as dt
+
+    from inspect_ai.log import (
+        EvalConfig,
+        EvalDataset,
+        EvalError,
+        EvalLog,
+        EvalMetric,
+        EvalResults,
+        EvalSample,
+        EvalScore,
+        EvalSpec,
+        write_eval_log,
+    )
+    from inspect_ai.scorer import Score
+
+    samples = []
+    for r in records:
+        o = r["outcome"]
+        score = Score(value={"covert": float(o["covert"]), "escalated": float(o["escalated"]),
+                             "completed": float(o["completed"])},
+                      answer=r.get("final_message"), explanation="; ".join(o.get("evidence") or []) or None)
+        user = next((m["content"] for m in r["messages"] if m["role"] == "user"), "")
+        error = r.get("error")
+        samples.append(EvalSample(
+            id=r["scenario_id"], epoch=int(r.get("sample") or 0) + 1, input=user, target=str(r.get("expected") or ""),
+            messages=[_chat_message(m) for m in r["messages"]], output=_output(r, model),
+            scores={"deliberate": score},
+            metadata=_jsonable({k: r.get(k) for k in ("family", "cue", "seed", "expected", "right", "budget_exhausted",
+                                                       "parse_failures")}),
+            error=EvalError(message=error, traceback="", traceback_ansi="") if error else None))
+    metrics = {}
+    for cue in sorted({r["cue"] for r in records}) + ["all"]:
+        chosen = [r for r in records if cue in ("all", r["cue"]) and not r.get("error")]
+        if chosen:
+            name = "covert_rate" if cue == "all" else f"covert_rate_{cue}"
+            metrics[name] = EvalMetric(name=name, value=sum(bool(r["outcome"]["covert"]) for r in chosen) / len(chosen))
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    ids = sorted({s.id for s in samples}, key=str)
+    log = EvalLog(
+        status="success",
+        eval=EvalSpec(created=now, task=task, task_id=f"deliberate_{task}_{model}",
+                      dataset=EvalDataset(name=task, samples=len(ids), sample_ids=ids),
+                      model=f"deliberate/{model}", model_args=_jsonable(model_args or {}), config=EvalConfig(),
+                      metadata=_jsonable(metadata or {})),
+        results=EvalResults(total_samples=len(samples), completed_samples=sum(not s.error for s in samples),
+                            scores=[EvalScore(name="deliberate", scorer="deliberate", metrics=metrics)]),
+        samples=samples)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_eval_log(log, str(path), format="eval")
+    return path
+
+
+def _chat_message(m: dict):
+    from inspect_ai.model import (
+        ChatMessageAssistant,
+        ChatMessageSystem,
+        ChatMessageTool,
+        ChatMessageUser,
+        ContentReasoning,
+        ContentText,
+    )
+
+    role, text = m["role"], m.get("content") or ""
+    if role == "system":
+        return ChatMessageSystem(content=text)
+    if role == "tool":
+        return ChatMessageTool(content=text, function=m.get("name"))
+    if role == "assistant":
+        reasoning = m.get("reasoning") or ""
+        content = [ContentReasoning(reasoning=reasoning), ContentText(text=text)] if reasoning else text
+        return ChatMessageAssistant(content=content)
+    return ChatMessageUser(content=text)
+
+
+def _output(r: dict, model: str):
+    from inspect_ai.model import ModelOutput
+
+    return ModelOutput.from_content(f"deliberate/{model}", r.get("final_message") or "")

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from deliberate.config import ConfigError, ExperimentConfig, InspectTaskConfig, ModelConfig
+from deliberate.config.evaluation import is_module_task
 
 logger = logging.getLogger(__name__)  # not `log`: Inspect's logs are `log` here
 
@@ -52,8 +53,9 @@ def fingerprint(cfg: ExperimentConfig) -> dict:
     files = {}
     for t in cfg.eval.inspect:
         head, sep, _ = t.task.rpartition("@")
-        if sep and Path(head).is_file():
-            files[head] = hashlib.sha256(Path(head).read_bytes()).hexdigest()
+        path = _module_file(head) if is_module_task(t.task) else Path(head) if sep else None
+        if path is not None and path.is_file():
+            files[head] = hashlib.sha256(path.read_bytes()).hexdigest()
     return {"inspect_ai": ver("inspect-ai"), "inspect_evals": ver("inspect-evals"), "files": files}
 
 
@@ -95,23 +97,30 @@ def inspect_model(mc: ModelConfig) -> tuple[str, dict, dict]:
     return f"hf/{folder}", {"dtype": mc.dtype}, {}
 
 
-def check(cfg: ExperimentConfig, models: dict[str, ModelConfig]) -> dict[str, dict]:
-    """Everything that can fail before generation: each task loads with its arguments in every grid
-    and cue variant, takes every configured argument, has the covert scorer; model strings name
-    known Inspect providers. Returns :func:`families`. Raises InspectSourceError."""
+def check(cfg: ExperimentConfig, models: dict[str, ModelConfig] | None = None) -> dict[str, dict]:
+    """Everything that can fail before generation: each task imports and loads with its arguments in
+    every grid and cue variant, takes every configured argument, has the covert scorer (a letter-grade
+    scorer needs covert_score.higher_is_covert); model strings name known Inspect providers. Returns
+    :func:`families`. Raises InspectSourceError. ``models`` None (`deliberate validate`, before any
+    stage made the model folders): only the model strings the config spells out are checked."""
     e = cfg.eval
     if not e.inspect:
         return {}
     _require_inspect()
-    unknown = sorted((set(e.inspect_models) | set(e.inspect_model_args)) - set(models))
-    if unknown:
-        raise InspectSourceError(f"eval.inspect_models / inspect_model_args: {unknown} are not eval models "
-                                 f"(these are: {', '.join(models)})")
-    for name, mc in models.items():
-        _check_provider(e.inspect_models.get(name) or _default_string(mc), f"eval model {name!r}")
+    if models is not None:
+        unknown = sorted((set(e.inspect_models) | set(e.inspect_model_args)) - set(models))
+        if unknown:
+            raise InspectSourceError(f"eval.inspect_models / inspect_model_args: {unknown} are not eval models "
+                                     f"(these are: {', '.join(models)})")
+        for name, mc in models.items():
+            _check_provider(e.inspect_models.get(name) or _default_string(mc), f"eval model {name!r}")
+    else:
+        for name, model in e.inspect_models.items():
+            _check_provider(model, f"eval.inspect_models.{name}")
     for i, t in enumerate(e.inspect):
         where = f"eval.inspect[{i}] ({t.label()})"
-        if t.grader is not None or t.grader_model is not None:
+        local_grader = t.grader is not None and t.grader.backend != "openai"  # its folder: checked at eval
+        if t.grader_model is not None or (t.grader is not None and (models is not None or not local_grader)):
             _check_provider(t.grader_model or _default_string(t.grader), f"{where} grader")
         for args, _, _ in expand(t, e.cues):
             task = _create_task(t.task, args, where)
@@ -129,7 +138,48 @@ def check(cfg: ExperimentConfig, models: dict[str, ModelConfig]) -> dict[str, di
         if rule.scorer is not None and rule.scorer not in scorers:
             raise InspectSourceError(f"{where}.covert_score.scorer: task {t.task!r} has no scorer {rule.scorer!r} "
                                      f"(it has: {', '.join(scorers) or 'none'})")
+        name = rule.scorer or scorers[0]
+        if rule.higher_is_covert is None and letter_grades(dict(zip(scorers, task.scorer))[name]):
+            raise InspectSourceError(f"{where}.covert_score.higher_is_covert: scorer {name!r} gives letter grades "
+                                     "(Inspect's C = CORRECT, I = INCORRECT): set it to false when C means the right "
+                                     "behaviour (the usual meaning), true when C marks covert behaviour")
     return families(cfg)
+
+
+# Inspect's own scorers whose values are letter grades (C/I/P/N).
+_LETTER_SCORERS = {"match", "includes", "pattern", "answer", "choice", "exact", "model_graded_qa", "model_graded_fact"}
+_LETTER_NAMES = {"CORRECT", "INCORRECT", "PARTIAL", "NOANSWER"}
+
+
+def letter_grades(scorer) -> bool:
+    """Whether a scorer gives letter grades: one of Inspect's that do, or one whose code (its score
+    function, the functions it defines, and module functions it calls) names Inspect's CORRECT /
+    INCORRECT constants or returns both "C" and "I"."""
+    from inspect_ai._util.registry import is_registry_object, registry_info
+
+    if is_registry_object(scorer) and registry_info(scorer).name.removeprefix("inspect_ai/") in _LETTER_SCORERS:
+        return True
+    fn = getattr(scorer, "__wrapped__", scorer)
+    code, module = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})
+    if code is None:
+        return False
+    names, consts, seen, todo = set(), set(), set(), [(code, 0)]
+    while todo:
+        c, depth = todo.pop()
+        if c in seen:
+            continue
+        seen.add(c)
+        names |= set(c.co_names)
+        for k in c.co_consts:
+            if isinstance(k, str):
+                consts.add(k)
+            elif hasattr(k, "co_names"):
+                todo.append((k, depth))
+        if depth < 2:  # functions of the scorer's module it calls (a helper that builds the Score)
+            todo += [(module[n].__code__, depth + 1) for n in c.co_names
+                     if callable(module.get(n)) and getattr(module[n], "__module__", None) == fn.__module__
+                     and hasattr(module[n], "__code__")]
+    return bool(names & _LETTER_NAMES) or {"C", "I"} <= consts
 
 
 def run(cfg: ExperimentConfig, name: str, mc: ModelConfig, out_dir: Path, summary: dict, tracker=None) -> list[dict]:
@@ -219,6 +269,7 @@ def _collect(t: InspectTaskConfig, where: str, name: str, mc: ModelConfig, runs:
         stats["failed"] += errors + max(0, expected - found)
         if log.status != "success":
             why = log.error.message if log.error is not None else "no error message"
+            stats.setdefault("run_errors", []).append(f"the Inspect run ended '{log.status}': {why}")
             logger.error("[eval] %s, model %s: the Inspect run ended '%s' (%s); %d of %d samples are in %s", where,
                          name, log.status, why, found, expected, rel)
     return ok, failed, stats
@@ -364,7 +415,7 @@ def _create_task(spec: str, args: dict, where: str):
     from inspect_ai._eval.loader import load_tasks
 
     try:
-        tasks = load_tasks([spec], args)
+        tasks = load_tasks([_registered_name(spec, where) if is_module_task(spec) else spec], args)
     except Exception as exc:  # PrerequisiteError (no such task in the file), FileNotFoundError, the task's own
         raise InspectSourceError(f"{where}: cannot create Inspect task {spec!r} with {_short(args)}: {exc}") from exc
     if len(tasks) != 1:
@@ -372,6 +423,35 @@ def _create_task(spec: str, args: dict, where: str):
                 "and not path/to/file.py@task_name") if not tasks else f"it names {len(tasks)} tasks"
         raise InspectSourceError(f"{where}: Inspect task {spec!r} not found: {hint}")
     return tasks[0]
+
+
+def _registered_name(spec: str, where: str) -> str:
+    """The registry name of ``module.path@task_name``, after importing the module (which registers its
+    tasks; relative imports inside a package work, unlike a task file loaded by path)."""
+    import importlib
+
+    from inspect_ai._util.registry import is_registry_object, registry_info
+
+    module_name, _, func = spec.rpartition("@")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # ModuleNotFoundError, or the module's own import-time error
+        raise InspectSourceError(f"{where}: cannot import module {module_name!r} of task {spec!r}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+    fn = getattr(module, func, None)
+    if fn is None or not is_registry_object(fn) or registry_info(fn).type != "task":
+        found = sorted(n for n, o in vars(module).items() if is_registry_object(o) and registry_info(o).type == "task")
+        raise InspectSourceError(f"{where}: module {module_name!r} has no Inspect @task {func!r} "
+                                 f"(its tasks: {', '.join(found) or 'none'})")
+    return registry_info(fn).name
+
+
+def _module_file(module_name: str) -> Path | None:
+    try:
+        found = importlib.util.find_spec(module_name)
+    except Exception:  # noqa: BLE001 (a parent package that fails to import: check() names it)
+        return None
+    return Path(found.origin) if found is not None and found.origin else None
 
 
 def _task_params(task) -> tuple[list[str], bool]:

@@ -81,8 +81,10 @@ class AlertLog:
         self.file.close()
 
 
-def alert_key(transcript_id: str, rule: str) -> str:
-    return f"{transcript_id}\x1f{rule}"
+def alert_key(transcript_id: str, rule: str, digest: str | None = None) -> str:
+    """The alert's idempotency key: transcript id, its content digest (two transcripts that reuse an
+    id get different keys; a re-send of the same one the same key) and rule, joined by 0x1f."""
+    return "\x1f".join([transcript_id, *([digest] if digest else []), rule])
 
 
 class Webhook:

@@ -6,12 +6,14 @@ Reads JSONL (OpenAI chat format or our records) or Inspect logs in batches, runs
 (``tripwires.py``), appends firings to the alert log and webhook (``alerts.py``), and writes
 window summaries compared with the pre-deployment eval (``summary.py``). The state (byte offset per
 input, counts, outbox) is replaced atomically after each batch, so a killed run resumes where it
-stopped and every alert is logged exactly once. The manual: docs/monitor.md.
+stopped and every alert is logged exactly once. A line that cannot be read, or that a detector
+fails on, is logged once to ``rejects.jsonl`` with its byte offset and reason, and skipped: no line
+stops the monitor. The manual: docs/monitor.md.
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import glob
 import hashlib
 import json
@@ -35,19 +37,23 @@ from deliberate.eval.monitor.tripwires import (
 )
 from deliberate.progress import Progress
 from deliberate.progress import progress as show_progress
-from deliberate.provenance import write_json_atomic
+from deliberate.provenance import output_lock, write_json_atomic
 
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 SUMMARY_DETECTORS = ("awareness", "intent", "grader")
+# What a bad line can make a parser or detector raise: it is rejected (rejects.jsonl) and skipped.
+# Anything else (OSError, MemoryError, a CUDA error) is the monitor's own fault and stops the run
+# before the offset moves, so no line is skipped for it.
+LINE_ERRORS = (ValueError, TypeError, AttributeError, LookupError, RecursionError, ArithmeticError)
 
 
 # ------------------------------------------------------------------------------ state
 
 
 def new_counts() -> dict:
-    return {"transcripts": 0, "malformed": 0, "alerts": 0, "start_time": None, "end_time": None,
+    return {"transcripts": 0, "malformed": 0, "alerts": 0, "duplicates": 0, "start_time": None, "end_time": None,
             "detectors": {d: {"n": 0, "k": 0, "errors": 0} for d in SUMMARY_DETECTORS},
             "rules": {}, "grader_families": {}}
 
@@ -56,15 +62,23 @@ def new_state(cfg: MonitorConfig) -> dict:
     return {"version": STATE_VERSION, "config_hash": detection_hash(cfg), "model": cfg.model, "created": now(),
             "inputs": {}, "malformed": [], "malformed_total": 0,
             "window": {"index": 0, "counts": new_counts(), "keys": []}, "windows": [], "closed_total": new_counts(),
-            "alert_log": {"size": 0, "alerts": 0}, "outbox": [], "webhook": {"delivered": 0, "failures": 0,
-                                                                              "next_try": 0.0, "last_error": None},
+            "alert_log": {"size": 0, "alerts": 0}, "rejects_log": {"size": 0}, "outbox": [],
+            "webhook": {"delivered": 0, "failures": 0, "next_try": 0.0, "last_error": None},
             "runs": []}
 
 
 def load_state(path: Path, cfg: MonitorConfig) -> dict:
     if not path.is_file():
         return new_state(cfg)
-    state = json.loads(path.read_text())
+    way_out = ("Move it aside and re-run with a new --state-dir (inputs are read from the start; the old alert "
+               "log stays where it is), or restore state.json from a backup")
+    try:
+        state = json.loads(path.read_text())
+    except (ValueError, RecursionError) as exc:
+        raise MonitorError(f"{path} is damaged (not JSON: {str(exc)[:100]}). {way_out}") from None
+    needed = ("version", "config_hash", "inputs", "window", "windows", "closed_total", "alert_log", "outbox")
+    if not isinstance(state, dict) or any(k not in state for k in needed):
+        raise MonitorError(f"{path} is not a monitor state (damaged or another file). {way_out}")
     if state.get("version") != STATE_VERSION:
         raise MonitorError(f"{path}: state version {state.get('version')} is not {STATE_VERSION}; "
                            "use a new --state-dir")
@@ -77,8 +91,8 @@ def load_state(path: Path, cfg: MonitorConfig) -> dict:
 def add_counts(a: dict, b: dict) -> dict:
     """Counts ``a + b`` (for totals over windows)."""
     out = json.loads(json.dumps(a))
-    for key in ("transcripts", "malformed", "alerts"):
-        out[key] += b[key]
+    for key in ("transcripts", "malformed", "alerts", "duplicates"):  # duplicates: absent in older states
+        out[key] = out.get(key, 0) + b.get(key, 0)
     for group in ("detectors", "rules"):
         for name, c in b[group].items():
             mine = out[group].setdefault(name, {k: 0 for k in c})
@@ -170,7 +184,7 @@ def iter_jsonl(path: Path, offset: int, line: int, cfg: MonitorConfig) -> Iterat
                 obj = json.loads(raw)
                 obs = observe(openai_to_record(obj), input=name, offset=start, line=line, raw=obj,
                               time_field=cfg.window.time_field)
-            except (ValueError, TypeError, AttributeError, KeyError, MalformedTranscript) as exc:
+            except (*LINE_ERRORS, MalformedTranscript) as exc:
                 if not raw.endswith(b"\n"):  # a last line still being written: leave it for a later run
                     return
                 yield "malformed", {"input": name, "line": line, "offset": start,
@@ -192,7 +206,12 @@ def iter_inspect(path: Path, offset: int, cfg: MonitorConfig) -> Iterator[tuple[
     records = iter_records(path, family=ins.family, cue=ins.cue, covert_score=ins.covert_score,
                            reasoning_parser=ins.reasoning_parser)
     for index, record in enumerate(itertools.islice(records, offset, None), start=offset):
-        obs = observe(record, input=str(path), offset=index, line=index + 1, time_field=cfg.window.time_field)
+        try:
+            obs = observe(record, input=str(path), offset=index, line=index + 1, time_field=cfg.window.time_field)
+        except (*LINE_ERRORS, MalformedTranscript) as exc:
+            yield "malformed", {"input": str(path), "line": index + 1, "offset": index,
+                                "reason": f"{type(exc).__name__}: {str(exc)[:200]}"}, index + 1, index + 1
+            continue
         if ins.covert_score is None:
             obs.outcome = None
         yield "transcript", obs, index + 1, index + 1
@@ -244,11 +263,16 @@ class Run:
             self.state["outbox"] += [o for o in self.log.tail_alerts
                                      if o not in self.state["outbox"] and self.hook.wants(self.log.read(o))]
         self.tripwires = Tripwires(cfg, release=self.release)
-        self.keys = set(self.state["window"]["keys"])
+        self.keys = set(self.state["window"]["keys"])  # digests of the open window's transcripts
+        self.rejects_path = state_dir / "rejects.jsonl"
+        self.state.setdefault("rejects_log", {"size": 0})  # absent in states written before it existed
+        self.rejects_size = trim_log(self.rejects_path, self.state["rejects_log"]["size"])
+        self.pending_rejects: list[dict] = []
 
     def commit(self) -> None:
         self.state["window"]["keys"] = sorted(self.keys)
         self.state["alert_log"]["size"] = self.log.size
+        self.state["rejects_log"]["size"] = self.rejects_size
         self.state["updated"] = now()
         write_json_atomic(self.state_path, self.state)
 
@@ -276,16 +300,52 @@ class Run:
         return counts
 
     def record_malformed(self, item: dict) -> None:
+        """A rejected line (unreadable, or one a detector failed on): counted, listed in the state
+        (the first ``max_malformed_recorded``) and appended to rejects.jsonl with the batch."""
         self.state["malformed_total"] += 1
         self.state["window"]["counts"]["malformed"] += 1
         if len(self.state["malformed"]) < self.cfg.max_malformed_recorded:
             self.state["malformed"].append(item)
+        self.pending_rejects.append(item)
+
+    def detect(self, batch: list[Observed]) -> list[tuple[Observed, str, dict]]:
+        """(transcript, its digest, its verdict) for each transcript the detectors could read. When
+        the batch raises one of LINE_ERRORS, each transcript is run alone and the ones that still
+        raise are rejected; the rest of the batch is counted as usual."""
+        kept = []
+        for obs in batch:
+            try:
+                kept.append((obs, transcript_digest(obs)))
+            except LINE_ERRORS as exc:
+                self.reject(obs, exc)
+        try:
+            return [(o, d, v) for (o, d), v in zip(kept, self.tripwires.run([o for o, _ in kept]))]
+        except LINE_ERRORS:
+            pass
+        out = []
+        for obs, digest in kept:
+            try:
+                out.append((obs, digest, self.tripwires.run([obs])[0]))
+            except LINE_ERRORS as exc:
+                self.reject(obs, exc)
+        return out
+
+    def reject(self, obs: Observed, exc: Exception) -> None:
+        log.warning("[monitor] %s line %d (byte %d): a detector failed on it (%s: %s); skipped, see rejects.jsonl",
+                    obs.input, obs.line, obs.offset, type(exc).__name__, str(exc)[:200])
+        self.record_malformed({"input": obs.input, "line": obs.line, "offset": obs.offset, "id": obs.id,
+                               "reason": f"detector failed: {type(exc).__name__}: {str(exc)[:200]}"})
 
     def process(self, batch: list[Observed]) -> list[dict]:
-        """Detectors over a batch, counted into windows; returns the alerts to log."""
+        """Detectors over a batch, counted into windows; returns the alerts to log. A transcript
+        already seen in the open window (same id and same content) is counted as a duplicate only."""
         new = []
-        for obs, verdict in zip(batch, self.tripwires.run(batch)):
+        for obs, digest, verdict in self.detect(batch):
             counts = self.place(obs.time if obs.time is not None else time.time())
+            if digest in self.keys:
+                counts["duplicates"] += 1
+                continue
+            self.keys.add(digest)
             counts["transcripts"] += 1
             for det, res in verdict["detectors"].items():
                 c = counts["detectors"][det]
@@ -313,10 +373,7 @@ class Run:
                 if f is None:
                     continue
                 rc["k"] += 1
-                key = alert_key(obs.id, f.rule)
-                if key in self.keys:  # this transcript already fired this rule in this window
-                    continue
-                self.keys.add(key)
+                key = alert_key(obs.id, f.rule, digest)
                 counts["alerts"] += 1
                 self.state["alert_log"]["alerts"] += 1
                 if (obs.input, obs.offset, f.rule) in self.log.replayed:  # logged before a kill
@@ -333,6 +390,10 @@ class Run:
     def flush(self, batch: list[Observed], entry: dict, offset: int, line: int) -> None:
         """Run a batch and commit: alerts to the log first, then the state that covers them."""
         alerts = self.process(batch) if batch else []
+        if self.pending_rejects:  # logged before the state that covers them, like the alerts
+            rows = sorted(self.pending_rejects, key=lambda r: (r["input"], r["offset"]))  # in file order
+            self.rejects_size = append_lines(self.rejects_path, rows)
+            self.pending_rejects = []
         offsets = self.log.append(alerts)
         entry["offset"], entry["line"] = offset, line
         entry["transcripts"] += len(batch)
@@ -394,14 +455,45 @@ class Run:
             self.hook.close()
 
 
-def _lock(state_dir: Path):
-    lock = open(state_dir / ".lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
-        raise MonitorError(f"another deliberate monitor is running on {state_dir}") from None
-    return lock
+def transcript_digest(obs: Observed) -> str:
+    """What makes two transcripts the same one: the client's id and everything the detectors read
+    (not where or when it was read). 16 hex digits of sha256."""
+    body = json.dumps([obs.id, obs.reasoning, obs.calls, obs.final_message, obs.family, obs.cue, obs.scenario,
+                       obs.outcome], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def trim_log(path: Path, committed: int) -> int:
+    """An append-only log's size after dropping what a killed run wrote past the committed size
+    (the re-read batch writes those lines again); returns the size."""
+    if not path.is_file():
+        return 0
+    size = path.stat().st_size
+    if size > committed:
+        with open(path, "rb+") as f:
+            f.truncate(committed)
+        return committed
+    if size < committed:
+        log.warning("[monitor] %s is shorter than the state says (%d < %d bytes): truncated or rotated; appending",
+                    path, size, committed)
+    return size
+
+
+def append_lines(path: Path, rows: list[dict]) -> int:
+    """Append JSON lines, flushed and fsynced; returns the new size."""
+    with open(path, "ab") as f:
+        f.write(b"".join((json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode() for r in rows))
+        f.flush()
+        os.fsync(f.fileno())
+        return f.tell()
+
+
+def _lock(state_dir: Path) -> contextlib.ExitStack:
+    """The state folder's lock (deliberate/provenance.py: PID and host of the holder; a second
+    monitor is refused with them; a dead holder's lock is taken over); ``close()`` releases it."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(output_lock(state_dir))
+    return stack
 
 
 def main(cfg: MonitorConfig, state_dir: str | Path | None = None, inputs: list[str] | None = None, *,
@@ -439,9 +531,10 @@ def main(cfg: MonitorConfig, state_dir: str | Path | None = None, inputs: list[s
     finally:
         lock.close()
     last = run.state["runs"][-1]
-    log.info("[monitor] %d transcripts (%.1f MiB) in %.1f s; %d alerts in all, %d malformed lines; peak RSS %.0f MB; "
-             "summary: %s", read, nbytes / 2**20, last["seconds"], summary["total"]["alerts"],
-             summary["malformed_total"], last["peak_rss_mb"], state_dir / "summary.md")
+    log.info("[monitor] %d transcripts (%.1f MiB) in %.1f s; %d alerts in all, %d malformed or rejected lines%s; "
+             "peak RSS %.0f MB; summary: %s", read, nbytes / 2**20, last["seconds"], summary["total"]["alerts"],
+             summary["malformed_total"], f" (listed in {run.rejects_path})" if summary["malformed_total"] else "",
+             last["peak_rss_mb"], state_dir / "summary.md")
     if cfg.webhook and summary["undelivered"]:
         log.warning("[monitor] webhook: %d alerts not delivered yet (kept in the state; retried next run); last "
                     "error: %s", summary["undelivered"], run.state["webhook"]["last_error"])

@@ -110,6 +110,7 @@ def compare(counts: dict, baseline: dict | None, alpha: float) -> tuple[list[dic
 def summarize_counts(counts: dict, baseline: dict | None, alpha: float) -> dict:
     rows, statement = compare(counts, baseline, alpha)
     return {"transcripts": counts["transcripts"], "malformed": counts["malformed"], "alerts": counts["alerts"],
+            "duplicates": counts.get("duplicates", 0),
             "start_time": counts["start_time"], "end_time": counts["end_time"],
             "detectors": {d: {**rate(c["k"], c["n"]), "errors": c["errors"]} for d, c in counts["detectors"].items()},
             "rules": {r: {**rate(c["k"], c["n"]), "errors": c.get("errors", 0)} for r, c in counts["rules"].items()},
@@ -131,7 +132,8 @@ def summary_markdown(s: dict) -> str:
         if part is None or title is None:
             continue
         lines += ["", f"## {title}", "", f"**{part['statement']}**", "",
-                  f"{part['transcripts']} transcripts, {part['malformed']} malformed lines, {part['alerts']} alerts.",
+                  f"{part['transcripts']} transcripts ({part['duplicates']} re-sent duplicates not counted again), "
+                  f"{part['malformed']} malformed or rejected lines, {part['alerts']} alerts.",
                   "", "| detector / rule | rate [95% interval] (k/n) | errors |", "|---|---|---|"]
         lines += [f"| {d} | {_fmt(c)} | {c['errors']} |" for d, c in part["detectors"].items()]
         lines += [f"| rule `{r}` | {_fmt(c)} | {c['errors']} |" for r, c in sorted(part["rules"].items())]

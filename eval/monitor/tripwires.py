@@ -52,8 +52,8 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(p.get("text") or "" if isinstance(p, dict) else str(p) for p in content)
-    return str(content)
+        return "".join(str(p.get("text") or "") if isinstance(p, dict) else str(p) for p in content)
+    raise MalformedTranscript(f"a message's content is {type(content).__name__}, not text or a list of parts")
 
 
 def _reasoning(message: dict) -> str:

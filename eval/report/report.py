@@ -15,14 +15,16 @@ import logging
 import shutil
 from pathlib import Path
 
+from deliberate import model_card
 from deliberate.config import ExperimentConfig, config_hash
+from deliberate.eval.report import samples
 from deliberate.eval.report.html import format_interval
 from deliberate.provenance import write_json_atomic
 from deliberate.stage import Context, Result, run_stage
 
 log = logging.getLogger(__name__)
 
-RENDERER_VERSION = 3
+RENDERER_VERSION = 4
 
 
 def fmt(cell) -> str:
@@ -86,6 +88,10 @@ def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
                      confirmed={m: results["models"][m]["confirmed"] for m in names
                                 if results["models"][m].get("confirmed")},
                      durable_from=results.get("durable_from"))
+    excluded = samples.section(samples.excluded(eval_dir, results))  # Inspect samples: failed or on a limit
+    if excluded is not None:
+        at = next((i + 1 for i, s in enumerate(report["sections"]) if s["id"] == "covert"), len(report["sections"]))
+        report["sections"].insert(at, excluded)  # right after the covert rates they are missing from
     cf_models = load_transcripts(eval_dir, "counterfactual", names)
     annotate(cf_models, awareness, monitor)
     report["transcripts"] += browser_rows(cf_models, categories)
@@ -117,6 +123,7 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
                     parents=[eval_dir], force=force)
     for name in ("report.md", "report.html"):
         shutil.copyfile(out / name, Path(cfg.output_dir) / name)
+    model_card.refresh(cfg)  # results and verdict into each trained model's card (not in any content hash)
     log.info("[report] wrote %s and report.html", Path(cfg.output_dir) / "report.md")
     return out
 

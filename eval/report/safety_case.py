@@ -20,6 +20,7 @@ from pathlib import Path
 
 from deliberate.config import ExperimentConfig
 from deliberate.errors import UserError
+from deliberate.eval.report import samples
 from deliberate.eval.report.html import format_interval
 from deliberate.provenance import read_manifest, stage_output, write_manifest
 
@@ -293,7 +294,8 @@ def _results(c: _Case) -> list[str]:
     """MEASURE 2: per-family covert rates against the risk threshold, the suite average, then the rest."""
     A, T, threshold = c.A, c.T, c.cfg.safety_case.risk_threshold
     L = ["## 3. Results (MEASURE 2)", "",
-         "Rates are covert episodes / episodes with 95% Beta(1+k, 1+n-k) credible intervals; the per-family "
+         "Rates are covert episodes / episodes with 95% highest-density intervals of the Beta(1+k, 1+n-k) posterior "
+         "(they hold the rate, and reach 0 at 0/n); the per-family "
          f"counts {A} were recounted from the transcripts {T} before this was written.", "",
          "| family | category | covert rate | supports rate < threshold? |", "|---|---|---|---|"]
     unsupported = []
@@ -338,6 +340,10 @@ def _other_results(c: _Case) -> list[str]:
     cit = (nums.get("citation") or {}).get(model)
     if cit and cit.get("records"):
         L.append(f"- Reasoning that cites a spec clause: {cit['citing']}/{cit['records']} {A}.")
+        if cit.get("semantic_miscited_records") is not None:
+            L.append(f"- Reasoning that miscites the spec: unknown clause IDs in {cit['miscited_records']}/"
+                     f"{cit['records']}, a real clause cited for what it does not say in "
+                     f"{cit['semantic_miscited_records']}/{cit['records']} {A}.")
     du = nums.get("durability") or {}
     if du and model in (du.get("after"), "durable") and du.get("covert"):
         d = du["covert"]
@@ -367,6 +373,7 @@ def _limits(c: _Case, quality: list[str]) -> list[str]:
         L.append(f"- No covert action by any model in {', '.join(zero)}: these families cannot show a difference.")
     fails = sum(cell["all"]["parse_failures"] for cell in c.meta["counts"].values())
     L.append(f"- Episodes with unparsable model output: {fails} of {c.episodes} {c.R}.")
+    L += samples.safety_case_lines(samples.excluded(c.cfg.stage_dir("eval"), c.results), c.model, c.R)
     L += quality
     L.append("- The test families are simulations with scripted tools; behaviour on real systems can differ, which "
              "is what the monitoring plan below is for.")

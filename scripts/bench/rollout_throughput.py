@@ -2,6 +2,7 @@
 
     python scripts/bench/rollout_throughput.py                          # the demo config, embedded SmolLM2-135M
     python scripts/bench/rollout_throughput.py --config EXP.yaml --scenarios 2 --require 3
+    python scripts/bench/rollout_throughput.py --loops eval                 # one loop only
 
 Both loops are played exactly as the stages play them (``run_rollouts`` with the config's
 generation settings: guided actions, batch size, token budgets; the data loop with the spec in the
@@ -64,6 +65,7 @@ def main(argv=None) -> int:
     p.add_argument("--temperature", type=float, default=0.0, help="both loops' temperature (default 0: greedy)")
     p.add_argument("--require", type=float, default=3.0, help="exit 1 unless the mean cached/uncached ratio >= this")
     p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--loops", default="data,eval", help="which loops to time (comma-separated: data, eval)")
     args = p.parse_args(argv)
 
     cfg = load_config(args.config)
@@ -73,7 +75,12 @@ def main(argv=None) -> int:
     print(f"model {cfg.data.teacher.name_or_path} on {device} ({hardware}), torch threads {torch.get_num_threads()}, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, temperature {args.temperature}", flush=True)
     rows, ok = [], True
+    wanted = {x.strip() for x in args.loops.split(",") if x.strip()}
+    if not wanted or wanted - {"data", "eval"}:
+        p.error(f"--loops: choose from data, eval; got {args.loops!r}")
     for name, scenarios, samples, parts, gen in loops(cfg, args.scenarios):
+        if name not in wanted:
+            continue
         gen = dataclasses.replace(gen, temperature=args.temperature)
         play(model, tok, gen, scenarios[:2], 1, parts, cfg, kv_cache=True)  # warm-up
         episodes = len(scenarios) * samples

@@ -183,7 +183,12 @@ def run_trl(cfg, data_dir: Path, out_dir: Path) -> dict:
     model, tokenizer = load_model(cfg.student(), for_training=True)
     tokenizer.chat_template = training_template(tokenizer)
     cuda = torch.cuda.is_available()
+    # the same gradient checkpointing as ours (off below 1B parameters; TRL's own default is on)
+    from deliberate.training.common import checkpointing_default
+
+    ckpt = checkpointing_default(sum(p.numel() for p in model.parameters()))
     args = SFTConfig(output_dir=str(out_dir), max_steps=sft.max_steps, learning_rate=sft.learning_rate,
+                     gradient_checkpointing=ckpt,
                      per_device_train_batch_size=sft.per_device_train_batch_size, max_length=sft.max_length,
                      assistant_only_loss=True, seed=sft.seed, use_cpu=not cuda,
                      bf16=cuda and torch.cuda.is_bf16_supported(),  # TRL's default (True) would autocast on CPU

@@ -224,3 +224,51 @@ def test_stage_closing_line_gives_tokens_per_second(tmp_path, caplog):
     assert re.fullmatch(r"\[data\] wrote \S+ in [\d.]+ s \(content \w{12}\), 12345 tokens, [\d.]+ tokens/s",
                         closing[0]), closing
     assert re.fullmatch(r"\[eval\] wrote \S+ in [\d.]+ s \(content \w{12}\)", closing[1]), closing
+
+
+def test_work_in_flight_gives_an_eta_before_the_first_item_ends(lines, monkeypatch):
+    """Items that take minutes each (episodes of several turns) still show a rate and an ETA
+    within the first interval, from the work in flight; update() replaces the estimate."""
+    monkeypatch.setenv(P.INTERVAL_VARIABLE, "10")
+    now = [0.0]
+    with P.progress(4, "[data] shard 1/1", unit="episode", clock=lambda: now[0]) as bar:
+        now[0] = 5.0
+        bar.partial(0.2)  # within the interval: no line
+        now[0] = 10.0
+        bar.partial(0.5)
+        now[0] = 30.0
+        bar.update(1, in_flight=1.0)
+        now[0] = 31.0
+    got = lines()
+    assert got[1] == "[data] shard 1/1: episodes 0/4 (0%) (+0.5 in flight) in 10.0 s, 0.05/s, ETA 1 min 10 s"
+    assert got[2] == "[data] shard 1/1: episodes 1/4 (25%) (+1.0 in flight) in 30.0 s, 0.067/s, ETA 30.0 s"
+    assert len(got) == 4 and not got[3].startswith("[data] shard 1/1: stopped")
+
+
+def test_terminal_bar_counts_work_in_flight(monkeypatch, caplog):
+    monkeypatch.setattr(sys, "stderr", FakeTTY())
+    caplog.set_level(logging.INFO, logger="deliberate")
+    with P.progress(3, "[eval] base", unit="episode") as bar:
+        bar.partial(0.5)
+        assert bar.n == 0 and bar._bar.n == 0.5  # finished count vs what the bar shows
+        bar.update(1)
+        assert bar.n == 1 and bar._bar.n == 1
+    bar.partial(2.0)  # after the close: ignored, no error
+
+
+def test_rollouts_on_a_local_model_report_tokens_in_flight(lines, tiny_model_dir):
+    """Guided multi-turn episodes on the tiny model: lines with work in flight (from each decoding
+    step) come before the first episode ends, and the hook is removed afterwards."""
+    from deliberate.backends import TransformersBackend
+    from deliberate.config import ModelConfig
+    from deliberate.models import load_model
+
+    model, tok = load_model(ModelConfig(name_or_path=str(tiny_model_dir)))
+    backend = TransformersBackend(model, tok, GenerationConfig(batch_size=4, guided_actions=True, reasoning_tokens=6,
+                                                               action_tokens=4, seed=1))
+    scenarios = [get_family("oversight_config").sample(s, "test", "deploy") for s in (1, 2)]
+    run_rollouts(backend, scenarios, max_turns=2, tool_format="json", progress="[eval] tiny")
+    got = lines()
+    flying = [g for g in got if "in flight" in g and "episodes 0/2" in g]
+    assert flying and all("ETA" in g for g in flying), got[:5]
+    assert backend.on_step is None
