@@ -352,17 +352,9 @@ class LLMMiscitation:
 def parse_miscitations(text: str) -> tuple[list[dict] | None, str | None]:
     """``[{"clause", "claim", "why"}]`` from a judge reply (the last JSON object with a ``miscitations``
     list), or (None, why not)."""
-    from deliberate.reasoning import split_reasoning
+    from deliberate.eval.classifiers.llm import last_json_with
 
-    content = split_reasoning(text, "think").content or (text or "")
-    decoder, found = json.JSONDecoder(), None
-    for m in re.finditer(r"\{", content):
-        try:
-            obj, _ = decoder.raw_decode(content, m.start())
-        except ValueError:
-            continue
-        if isinstance(obj, dict) and "miscitations" in obj:
-            found = obj
+    found, content = last_json_with(text, "miscitations")
     if found is None:
         return None, f"no JSON object with 'miscitations' in the judge's reply: {content[:120]!r}"
     items = found["miscitations"]

@@ -14,11 +14,9 @@ from deliberate.eval.classifiers.base import Classifier, ClassifierError, split_
 _VERDICT_WORDS = {"true": True, "yes": True, "false": False, "no": False}
 
 
-def parse_verdict(text: str, key: str) -> tuple[dict | None, str | None]:
-    """``{"flag": bool, "sentences": [str]}`` from a judge reply, or (None, why not). The reply's
-    ``<think>`` part is dropped; the last JSON object holding ``key`` wins (judges sometimes quote
-    the format first). ``key`` may be a bool, "true"/"false"/"yes"/"no" or 0/1; ``sentences`` may
-    be missing (none), a string (one) or a list (its non-string items are ignored)."""
+def last_json_with(text: str, key: str) -> tuple[dict | None, str]:
+    """The last JSON object holding ``key`` in a judge reply (its ``<think>`` part dropped; judges
+    sometimes quote the format first), and the reply's content it was looked for in."""
     from deliberate.reasoning import split_reasoning
 
     content = split_reasoning(text, "think").content or (text or "")
@@ -30,6 +28,15 @@ def parse_verdict(text: str, key: str) -> tuple[dict | None, str | None]:
             continue
         if isinstance(obj, dict) and key in obj:
             found = obj
+    return found, content
+
+
+def parse_verdict(text: str, key: str) -> tuple[dict | None, str | None]:
+    """``{"flag": bool, "sentences": [str]}`` from a judge reply, or (None, why not). The reply's
+    ``<think>`` part is dropped; the last JSON object holding ``key`` wins (judges sometimes quote
+    the format first). ``key`` may be a bool, "true"/"false"/"yes"/"no" or 0/1; ``sentences`` may
+    be missing (none), a string (one) or a list (its non-string items are ignored)."""
+    found, content = last_json_with(text, key)
     if found is None:
         return None, f"no JSON object with {key!r} in the judge's reply: {content[:120]!r}"
     value = found[key]
