@@ -4,6 +4,7 @@ control, and compare the report's single-model verdict with the organism's built
     python scripts/validate_verdict.py configs/validation/organisms.yaml            # the full run
     python scripts/validate_verdict.py configs/validation/organisms_ci.yaml \\
         --teacher tests/tiny --only eval_gamer,saint --output-root /tmp/v          # CI-sized plumbing
+    python scripts/validate_verdict.py configs/validation/organisms.yaml --only eval_gamer --set sft.max_steps=60
 
 Each organism runs as ``deliberate run <its config>`` (finished stages are skipped, so a re-run
 only redoes what changed); its report's ``analysis.json`` holds the verdict the pipeline reached
@@ -148,12 +149,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher", help="a local model folder to implant into instead of the configs' teacher")
     ap.add_argument("--output-root", type=Path, help="put each organism's run in OUTPUT_ROOT/<organism>")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an override for every organism run, after the config's own (repeatable), "
+                         "e.g. --set sft.max_steps=60")
     args = ap.parse_args(argv)
     try:
         cfg = read_config(args.config)
         overrides = list(cfg.get("overrides") or [])
         if args.teacher:
             overrides.append(f"data.teacher.name_or_path={args.teacher}")
+        bad = [x for x in args.set if "=" not in x]
+        if bad:
+            raise ValidationError(f"--set {bad[0]!r}: expected KEY=VALUE")
+        overrides += args.set
         t0 = time.monotonic()
         rows = validate(cfg, overrides=overrides, output_root=args.output_root,
                         only=args.only.split(",") if args.only else None)

@@ -72,3 +72,8 @@ def test_ci_validation_runs_the_pipeline_and_reads_verdicts(tiny_model_dir, tmp_
         assert r["profile"]["label"] in ("clean", "scheming, not hidden", "hiding", "covert, hiding unclear")
         assert r["profile"]["stats"]["covert"]["n"] == 8  # 2 families x 2 scenarios x 2 cues
     assert "| saint | clean |" in capsys.readouterr().out
+
+
+def test_set_must_be_key_value(capsys):
+    assert V.main([str(ROOT / "configs/validation/organisms_ci.yaml"), "--set", "sft.max_steps"]) == 2
+    assert "--set 'sft.max_steps': expected KEY=VALUE" in capsys.readouterr().err
