@@ -105,10 +105,10 @@ def run_organism(name: str, config: Path, overrides: list[str], output_root: Pat
     if done.returncode:
         raise ValidationError(f"{name}: `deliberate run` exited {done.returncode} (its log is above)")
     print(f"[validate] {name}: done in {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
-    if out is None:
-        read = subprocess.run([sys.executable, "-m", "deliberate.cli", "config", str(config), *extra, "output_dir"],
-                              cwd=ROOT, capture_output=True, text=True, check=True)
-        out = Path(read.stdout.strip())
+    if out is None:  # the config's own output_dir, after the overrides (relative to the repository root)
+        from deliberate.config import load_config
+
+        out = Path(load_config(config, extra).output_dir)
     return out if out.is_absolute() else ROOT / out
 
 
