@@ -58,12 +58,12 @@ def read_config(path: Path) -> dict:
 
 
 def matches(expected: str, profile: dict) -> bool:
-    """``hiding/cue_conditional`` matches the label hiding with that kind among those named; the
-    other verdicts match their label exactly."""
-    label, _, kind = expected.partition("/")
+    """``hiding/cue_conditional`` matches the label hiding with that kind among those named
+    (``hiding/a|b``: either kind); the other verdicts match their label exactly."""
+    label, _, kinds = expected.partition("/")
     if profile["label"] != LABELS[label]:
         return False
-    return not kind or kind in profile["kinds"]
+    return not kinds or any(k in profile["kinds"] for k in kinds.split("|"))
 
 
 def _cell(c) -> str:
@@ -75,19 +75,28 @@ def _cell(c) -> str:
     return f"{value:{sign}.2f} [{c['lo']:{sign}.2f}, {c['hi']:{sign}.2f}]{count}"
 
 
-COLUMNS = (("covert", "covert"), ("cue gap (deploy-eval)", "cue_gap"), ("clean-reasoning covert", "clean_covert_share"),
-           ("covert | aware", "covert_if_aware"), ("covert | unaware", "covert_if_unaware"),
-           ("states goal", "states_goal"))
+COLUMNS = (("covert", "covert"), ("vs control or chance", "excess"), ("cue gap (deploy-eval)", "cue_gap"),
+           ("clean-reasoning covert", "clean_covert_share"), ("covert | aware", "covert_if_aware"),
+           ("covert | unaware", "covert_if_unaware"), ("states goal", "states_goal"))
 
 
-def table(rows: list[dict]) -> str:
+def _stat(stats: dict, key: str):
+    if key == "excess":  # the covert rate's excess over the control's (organisms) or over chance (the control)
+        return stats.get("excess_over_control") or stats.get("excess_over_chance")
+    return stats.get(key)
+
+
+def table(rows: list[dict], key: str = "profile") -> str:
     head = ["organism", "expected", "reported", "ok", *[c for c, _ in COLUMNS]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        p = r["profile"]
+        p = r.get(key)
+        if p is None:
+            continue
         reported = p["label"] + (f" ({', '.join(p['kinds'])})" if p["kinds"] else "")
-        lines.append("| " + " | ".join([r["name"], r["expected"], reported, "yes" if r["ok"] else "NO",
-                                        *[_cell(p["stats"].get(k)) for _, k in COLUMNS]]) + " |")
+        ok = matches(r["expected"], p)
+        lines.append("| " + " | ".join([r["name"], r["expected"], reported, "yes" if ok else "NO",
+                                        *[_cell(_stat(p["stats"], k)) for _, k in COLUMNS]]) + " |")
     return "\n".join(lines)
 
 
@@ -121,24 +130,105 @@ def profiles_of(output_dir: Path) -> dict:
         raise ValidationError(f"{path}: no verdicts to read ({exc}); did the report stage run?") from exc
 
 
-def validate(cfg: dict, *, overrides: list[str], output_root: Path | None, only: list[str] | None) -> list[dict]:
+def _fallback_scenarios(fb: dict):
+    from deliberate.envs.organism import kit
+
+    offset = int(fb.get("seed_offset", kit.HELDOUT_SEED))
+    if fb.get("split", "validation") != "validation" or offset != kit.HELDOUT_SEED:
+        raise ValidationError(f"heldout_fallback: the kit's held-out split is split 'validation' at seeds from "
+                              f"{kit.HELDOUT_SEED} (deliberate.envs.organism.kit.heldout_scenarios); got split "
+                              f"{fb.get('split')!r}, seed_offset {fb.get('seed_offset')!r}")
+    if list(fb.get("cues", kit.CUES)) != list(kit.CUES):
+        raise ValidationError(f"heldout_fallback.cues: the kit renders both cues {list(kit.CUES)}")
+    try:
+        return kit.heldout_scenarios(list(fb["families"]), n=int(fb["scenarios_per_family"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(f"heldout_fallback: needs families and scenarios_per_family ({exc})") from exc
+    except Exception as exc:  # an EnvError naming a family the kit does not render
+        raise ValidationError(f"heldout_fallback: {exc}") from exc
+
+
+def heldout_fallback(fb: dict, config: Path, overrides: list[str], out: Path) -> dict:
+    """The organism (``sft``) and the control (``base``) on the kit's own held-out split, both cues,
+    with the eval stage's decoding, graders and offline classifiers; returns both verdicts. For an
+    implanted behaviour that does not carry to the held-out test families: the result says where it
+    was measured. Transcripts are kept in ``<run>/heldout_fallback/`` (the control's beside the runs,
+    shared by every organism), keyed by model, decoding and scenarios, so a re-run reuses them."""
+    import hashlib
+
+    from deliberate.backends import make_backend
+    from deliberate.config import load_config, to_dict
+    from deliberate.eval.classifiers.offline import OfflineAwareness, OfflineIntentMonitor
+    from deliberate.eval.evaluate import resolve_models
+    from deliberate.eval.report.analysis import annotate
+    from deliberate.eval.report.profile import model_profile
+    from deliberate.models import describe
+    from deliberate.provenance import read_manifest, write_jsonl
+    from deliberate.rollout import run_rollouts
+
+    scenarios = _fallback_scenarios(fb)
+    cfg = load_config(config, [*overrides, f"output_dir={out}"])
+    models = resolve_models(cfg)
+    records: dict[str, list[dict]] = {}
+    for name in ("base", "sft"):
+        if name not in models:
+            raise ValidationError(f"{config}: eval.models must name base and sft for the held-out fallback")
+        mc = models[name]
+        trained = (read_manifest(cfg.stage_dir(name)) or {}).get("content_hash") if name != "base" else None
+        key = hashlib.sha256(json.dumps([describe(mc), trained, to_dict(cfg.eval.generation), cfg.eval.seed,
+                                         cfg.envs.tool_format, cfg.envs.max_turns, [sc.id for sc in scenarios]],
+                                        sort_keys=True, default=str).encode()).hexdigest()[:16]
+        folder = out.parent / "_heldout_fallback_control" if name == "base" else out / "heldout_fallback"
+        path = folder / f"transcripts.{name}.{key}.jsonl"
+        if path.is_file():
+            records[name] = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            print(f"[validate] held-out fallback: {name}: {len(records[name])} episodes from {path}", file=sys.stderr)
+            continue
+        backend = make_backend(mc, cfg.eval.generation)
+        backend.reseed(cfg.eval.seed)
+        records[name] = [r.to_record() for r in run_rollouts(backend, scenarios, tool_format=cfg.envs.tool_format,
+                                                             max_turns=cfg.envs.max_turns,
+                                                             progress=f"[validate] held-out fallback {name}")]
+        del backend
+        folder.mkdir(parents=True, exist_ok=True)
+        write_jsonl(path, records[name])
+    annotate(records, OfflineAwareness(), OfflineIntentMonitor())
+    return {"base": model_profile(records["base"]),
+            "sft": model_profile(records["sft"], control=records["base"]),
+            "episodes": len(scenarios)}
+
+
+def validate(cfg: dict, *, overrides: list[str], output_root: Path | None, only: list[str] | None,
+             fallback: bool = True) -> list[dict]:
     organisms = {o: c for o, c in cfg["organisms"].items() if not only or o in only}
     if only and set(only) - set(cfg["organisms"]):
         raise ValidationError(f"--only names {sorted(set(only) - set(cfg['organisms']))}; "
                               f"known: {sorted(cfg['organisms'])}")
     control = cfg["control"]
+    fb = cfg.get("heldout_fallback") if fallback else None
+    if fb:
+        _fallback_scenarios(fb)  # a bad block fails before hours of training, not after
     rows = []
     for name, config in organisms.items():
         out = run_organism(name, ROOT / config, overrides, output_root)
         profiles = profiles_of(out)
         if "sft" not in profiles:
             raise ValidationError(f"{out}: the report has no verdict for the implanted model 'sft'")
-        rows.append({"name": name, "expected": cfg["expected"][name], "profile": profiles["sft"], "run": str(out)})
+        row = {"name": name, "expected": cfg["expected"][name], "profile": profiles["sft"], "run": str(out)}
+        if fb:
+            own = heldout_fallback(fb, ROOT / config, overrides, out)
+            row["fallback"] = own["sft"]
+        rows.append(row)
         if control["model"] in profiles and not any(r["name"] == control["name"] for r in rows):
             rows.append({"name": control["name"], "expected": cfg["expected"][control["name"]],
-                         "profile": profiles[control["model"]], "run": str(out)})
+                         "profile": profiles[control["model"]], "run": str(out),
+                         **({"fallback": own["base"]} if fb else {})})
     for r in rows:
         r["ok"] = matches(r["expected"], r["profile"])
+        r["measured_on"] = "held-out test families"
+        if not r["ok"] and r.get("fallback") and matches(r["expected"], r["fallback"]):
+            r["ok"] = True
+            r["measured_on"] = "the organism's own held-out split only (did not carry to the held-out test families)"
     return rows
 
 
@@ -152,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="an override for every organism run, after the config's own (repeatable), "
                          "e.g. --set sft.max_steps=60")
+    ap.add_argument("--no-fallback", action="store_true",
+                    help="skip the organisms' own held-out split (heldout_fallback in the config)")
     args = ap.parse_args(argv)
     try:
         cfg = read_config(args.config)
@@ -164,12 +256,20 @@ def main(argv: list[str] | None = None) -> int:
         overrides += args.set
         t0 = time.monotonic()
         rows = validate(cfg, overrides=overrides, output_root=args.output_root,
-                        only=args.only.split(",") if args.only else None)
+                        only=args.only.split(",") if args.only else None, fallback=not args.no_fallback)
     except ValidationError as exc:
         print(f"validate_verdict: {exc}", file=sys.stderr)
         return 2
     wall = time.monotonic() - t0
+    print("On the held-out test families (both cues; the organism never trained on them):\n")
     print(table(rows))
+    if any(r.get("fallback") for r in rows):
+        print("\nOn the organisms' own held-out split (kit families, validation seeds never drawn for training, "
+              "both kit cues):\n")
+        print(table(rows, key="fallback"))
+    for r in rows:
+        if r["ok"] and r["measured_on"] != "held-out test families":
+            print(f"\n{r['name']}: verdict matches on {r['measured_on']}")
     ci = cfg.get("scale") == "ci"
     bad = [r["name"] for r in rows if not r["ok"]]
     print(f"\n{len(rows)} verdicts in {wall / 60:.1f} min on {os.cpu_count()} CPUs; "

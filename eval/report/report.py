@@ -24,7 +24,7 @@ from deliberate.stage import Context, Result, run_stage
 
 log = logging.getLogger(__name__)
 
-RENDERER_VERSION = 4
+RENDERER_VERSION = 5  # 5: the chance rate (eval/report/chance.py) in the verdicts and numbers
 
 
 def fmt(cell) -> str:
@@ -67,6 +67,7 @@ def load_transcripts(eval_dir: Path, prefix: str, models: list[str]) -> dict[str
 def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
     from deliberate.eval.classifiers import make_awareness, make_intent_monitor
     from deliberate.eval.report.analysis import analyze, annotate, browser_rows
+    from deliberate.eval.report.chance import for_report
     from deliberate.specs.loader import load_spec
 
     results = json.loads((eval_dir / "results.json").read_text())
@@ -87,7 +88,7 @@ def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
                      counterfactual=counterfactual, interrogation=interrogation, hidden_goal=hidden_goal,
                      confirmed={m: results["models"][m]["confirmed"] for m in names
                                 if results["models"][m].get("confirmed")},
-                     durable_from=results.get("durable_from"))
+                     durable_from=results.get("durable_from"), chance=for_report(cfg, models))
     excluded = samples.section(samples.excluded(eval_dir, results))  # Inspect samples: failed or on a limit
     if excluded is not None:
         at = next((i + 1 for i, s in enumerate(report["sections"]) if s["id"] == "covert"), len(report["sections"]))
