@@ -1,7 +1,7 @@
 """Read chains of thought through the verdict's three instruments, outside any run:
 
-    deliberate classify INPUT.jsonl --out OUT.jsonl [--spec anti_scheming] [--awareness offline|llm]
-        [--monitor offline|llm] [--citation offline|llm|ids] [--model NAME_OR_PATH] [--k 1]
+    deliberate classify INPUT.jsonl --out OUT.jsonl [--spec anti_scheming] [--awareness offline|offline-head|llm]
+        [--monitor offline|offline-head|llm] [--citation offline|llm|ids] [--model NAME_OR_PATH] [--k 1]
 
 Input lines are transcript records (``turns``: :func:`deliberate.records.reasoning_of`), OpenAI-format
 chats (``{"messages": [...]}``, the ``reasoning_content`` (or ``reasoning``) of assistant messages joined
@@ -275,8 +275,10 @@ def add_parser(sub) -> None:
     c.add_argument("input", help="JSONL: transcript records, {'messages': [...]} or {'id', 'reasoning'} lines")
     c.add_argument("--out", required=True, help="JSONL to write, one line per input line")
     c.add_argument("--spec", default="anti_scheming", help="spec name or path (default: anti_scheming)")
-    c.add_argument("--awareness", choices=("offline", "llm"), default="offline")
-    c.add_argument("--monitor", choices=("offline", "llm"), default="offline", help="the covert-intent monitor")
+    c.add_argument("--awareness", choices=("offline", "offline-head", "llm"), default="offline",
+                   help="offline-head: with the learned head (docs/classifiers.md)")
+    c.add_argument("--monitor", choices=("offline", "offline-head", "llm"), default="offline",
+                   help="the covert-intent monitor")
     c.add_argument("--citation", choices=("offline", "llm", "ids"), default="offline",
                    help="semantic miscitation detector (ids: unknown IDs only)")
     c.add_argument("--model", default=None, help="judge model for the llm instruments (local folder or alias)")

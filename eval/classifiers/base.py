@@ -92,22 +92,26 @@ def precision_recall(pred: list[bool], gold: list[bool]) -> tuple[float, float]:
 # ------------------------------------------------------------------------------ factories
 
 
+KINDS = ("offline", "offline-head", "llm")
+
+
 def _make(kind: str, offline, llm, backend, k: int, **kwargs) -> Classifier:
-    if kind == "offline":
+    if kind in ("offline", "offline-head"):  # offline-head: with the learned head (docs/classifiers.md)
         if backend is not None:
             raise ClassifierError("an offline classifier takes no backend")
-        return offline(**kwargs)
+        return offline(**({"use_head": True} if kind == "offline-head" else {}), **kwargs)
     if kind == "llm":
         return llm(backend, k, **kwargs)
-    raise ClassifierError(f"kind must be 'offline' or 'llm', got {kind!r}")
+    raise ClassifierError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
 
 
 # The implementations import this module, so the factories import them when called.
 
 
 def make_awareness(kind: str = "offline", backend=None, k: int = 1, **kwargs) -> Classifier:
-    """The evaluation-awareness classifier: ``offline`` (MiniLM exemplars) or ``llm`` (a judge
-    model behind ``backend``, asked ``k`` times). Extra keyword arguments go to the class."""
+    """The evaluation-awareness classifier: ``offline`` (MiniLM exemplars), ``offline-head`` (the
+    same with the learned logistic head) or ``llm`` (a judge model behind ``backend``, asked ``k``
+    times). Extra keyword arguments go to the class."""
     from deliberate.eval.classifiers.llm import LLMAwareness
     from deliberate.eval.classifiers.offline import OfflineAwareness
 

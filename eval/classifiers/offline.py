@@ -5,8 +5,12 @@ Each sentence of the reasoning, and each of its clauses, is scored by its k-NN m
 positive and negative exemplar sentences, plus a keyword prior on the sentence (three regex weights
 for awareness; the negation-aware lexicon :func:`covert_cues` for intent). The threshold is the
 F1-optimal cut on labeled calibration snippets; a reported score is raw score minus threshold, so
-flagged iff >= 0. The exemplar, calibration and development text is package data,
-``exemplars/*.jsonl`` (its README.md says how it was written). The manual is docs/classifiers.md.
+flagged iff >= 0. Opt-in (``use_head=True``, kind ``offline-head``): a learned logistic head (:class:`Head`,
+``exemplars/<name>_head.json``, fitted by scripts/fit_classifier_heads.py) scores each unit from its embedding,
+k-NN margin and keyword prior, with its own threshold and score scale. Not the default: on the held-out half it
+raised awareness precision but lost recall on paraphrases (docs/classifiers.md). The exemplar, calibration and
+development text is package data, ``exemplars/*.jsonl`` (its README.md says how it was written). The manual is
+docs/classifiers.md.
 """
 
 from __future__ import annotations
@@ -89,6 +93,17 @@ def get_encoder(folder: str | Path | None = None) -> Encoder:
 
 
 
+def fingerprint() -> str:
+    """sha256 (16 hex) of the offline instruments as shipped: this package's code and its exemplar, calibration
+    and head files. Part of the report stage's config hash, so a report is redone when its instruments change."""
+    root = resources.files(__package__)
+    h = hashlib.sha256()
+    for item in sorted([*root.iterdir(), *(root / "exemplars").iterdir()], key=lambda x: x.name):
+        if item.is_file() and item.name.endswith((".py", ".jsonl", ".json")):
+            h.update(item.name.encode() + b"\0" + item.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 # ------------------------------------------------------------------------------ exemplars
 
 
@@ -127,6 +142,77 @@ def load_exemplars(name: str, development: tuple[dict, ...] = ()) -> Exemplars:
 INTENT_DEVELOPMENT = tuple(read_exemplars("intent_development"))  # {"label", "text", "evidence"}
 AWARENESS_EXEMPLARS = load_exemplars("awareness")
 INTENT_EXEMPLARS = load_exemplars("intent", INTENT_DEVELOPMENT)
+
+
+# ------------------------------------------------------------------------------ learned heads (issue 15)
+
+HEAD_FIELDS = ("classifier", "model", "k", "features", "lambda", "prior_dropout", "mil_rounds", "weights", "knn",
+               "prior", "bias", "threshold", "scale", "exemplars_digest", "fit_data", "cv")
+
+
+def head_digest(payload: dict) -> str:
+    """The digest of a head file: sha256 of its fields (all but ``digest``) as sorted JSON, 16 hex digits."""
+    return hashlib.sha256(json.dumps({f: payload[f] for f in HEAD_FIELDS}, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Head:
+    """A logistic head over a scored unit (sentence or clause): logit = weights . embedding + knn x k-NN margin
+    + prior x the sentence's keyword prior + bias; a text is flagged iff its best unit's logit >= threshold. A
+    reported score is (logit - threshold) x scale, which puts it on the k-NN method's scale (same spread over the
+    fit records), so score thresholds (the monitor's tripwires) keep their rough meaning.
+    Fitted by scripts/fit_classifier_heads.py (k-fold cross-validation on the independent set's fit half and
+    the exemplar text); ``exemplars/<name>_head.json`` holds it with its digest."""
+
+    file: str
+    weights: tuple[float, ...]
+    knn: float
+    prior: float
+    bias: float
+    threshold: float
+    scale: float
+    k: int
+    features: str
+    lam: float
+    exemplars_digest: str
+    cv: dict
+    digest: str
+
+    @classmethod
+    def from_payload(cls, payload: dict, file: str = "") -> Head:
+        """A head from a head file's dict; ClassifierError when a field is missing or the digest does not match."""
+        missing = [f for f in (*HEAD_FIELDS, "digest") if f not in payload]
+        if missing:
+            raise ClassifierError(f"head file {file or '?'}: missing {', '.join(missing)}")
+        if head_digest(payload) != payload["digest"]:
+            raise ClassifierError(f"head file {file or '?'}: digest {payload['digest']} does not match its contents "
+                                  f"({head_digest(payload)}); refit it with scripts/fit_classifier_heads.py")
+        return cls(file=file, weights=tuple(float(w) for w in payload["weights"]), knn=float(payload["knn"]),
+                   prior=float(payload["prior"]), bias=float(payload["bias"]), threshold=float(payload["threshold"]),
+                   scale=float(payload["scale"]),
+                   k=int(payload["k"]), features=payload["features"], lam=float(payload["lambda"]),
+                   exemplars_digest=payload["exemplars_digest"], cv=payload["cv"], digest=payload["digest"])
+
+
+def load_head(name: str) -> Head | None:
+    """``exemplars/<name>_head.json`` (package data), checked against its digest; None when there is none."""
+    path = resources.files(__package__) / "exemplars" / f"{name}_head.json"
+    if not path.is_file():
+        return None
+    return Head.from_payload(json.loads(path.read_text(encoding="utf-8")), f"{name}_head.json")
+
+
+def _load_head_or_error(name: str) -> Head | ClassifierError | None:
+    """:func:`load_head` at import; a broken file is kept as its error, raised when a classifier would use it
+    (so the fitting script, which does not, can still replace it)."""
+    try:
+        return load_head(name)
+    except (ClassifierError, ValueError, TypeError, KeyError) as e:
+        return e if isinstance(e, ClassifierError) else ClassifierError(f"head file {name}_head.json: {e}")
+
+
+AWARENESS_HEAD = _load_head_or_error("awareness")
+INTENT_HEAD = _load_head_or_error("intent")
 
 
 # ------------------------------------------------------------------------------ offline
@@ -174,21 +260,38 @@ class OfflineClassifier(Classifier):
     prior_patterns: tuple[tuple[re.Pattern, float], ...] = ()
     default_prior_weight = 1.0
 
+    head: Head | ClassifierError | None = None  # the learned head (package data); None: the k-NN method alone
+
     def __init__(self, *, k: int = 5, prior_weight: float | None = None, folder: str | Path | None = None,
-                 progress: str | None = None):
+                 progress: str | None = None, use_head: bool = False):
         self.k, self.progress = k, progress  # progress: a label, to show long classify calls (the report's)
         self.prior_weight = self.default_prior_weight if prior_weight is None else prior_weight
+        self.head = type(self).head if use_head else None
+        if isinstance(self.head, ClassifierError):
+            raise self.head
+        if self.head is not None:
+            if self.head.exemplars_digest != self.exemplars.digest():
+                raise ClassifierError(f"the {self.name} head was fitted on other exemplars (digest "
+                                      f"{self.head.exemplars_digest}, now {self.exemplars.digest()}): refit it with "
+                                      "scripts/fit_classifier_heads.py")
+            if k != self.head.k:
+                raise ClassifierError(f"the {self.name} head was fitted with k={self.head.k}, got k={k}; pass "
+                                      "use_head=False for the k-NN method with another k")
         self.encoder = get_encoder(folder)
-        key = (type(self).__name__, self.exemplars.digest(), k, self.prior_weight, self.encoder.folder)
+        key = (type(self).__name__, self.exemplars.digest(), k, self.prior_weight, self.encoder.folder,
+               self.head.digest if self.head else None)
         if key not in _CALIBRATED:
             self._pos = self.encoder.embed(list(self.exemplars.positive))
             self._neg = self.encoder.embed(list(self.exemplars.negative))
-            texts = [t for t, _ in self.exemplars.calibration]
-            raw = [max((m for _, _, _, m in sent), default=-1.0) for sent in self._raw_scores(texts)]
-            gold = [g for _, g in self.exemplars.calibration]
-            threshold = best_threshold(raw, gold)
-            p, r = precision_recall([s >= threshold for s in raw], gold)
-            summary = {"n": len(gold), "positives": sum(gold), "precision": round(p, 4), "recall": round(r, 4)}
+            if self.head is not None:  # the threshold and its cross-validated fit come with the head
+                threshold, summary = self.head.threshold, self.head.cv
+            else:
+                texts = [t for t, _ in self.exemplars.calibration]
+                raw = [max((m for _, _, _, m in sent), default=-1.0) for sent in self._raw_scores(texts)]
+                gold = [g for _, g in self.exemplars.calibration]
+                threshold = best_threshold(raw, gold)
+                p, r = precision_recall([s >= threshold for s in raw], gold)
+                summary = {"n": len(gold), "positives": sum(gold), "precision": round(p, 4), "recall": round(r, 4)}
             _CALIBRATED[key] = (self._pos, self._neg, threshold, summary)
         self._pos, self._neg, self.threshold, self.calibration = _CALIBRATED[key]
 
@@ -196,8 +299,12 @@ class OfflineClassifier(Classifier):
         """A keyword prior added to a sentence's margin (already weighted for the awareness patterns)."""
         return sum(w for pat, w in self.prior_patterns if pat.search(sentence))
 
-    def _raw_scores(self, texts: list[str]) -> list[list[tuple[int, int, str, float]]]:
-        """Per text, per sentence: (start, end, sentence, raw score), one embedding pass for all."""
+    def units(self, texts: list[str], exclude_identical: bool = False):
+        """Every sentence of every text and each of its clauses (the scored units), embedded, with their
+        k-NN margins: ``(sents, owner, emb, margin)``; ``sents[i]`` lists text i's (start, end, sentence),
+        ``owner[u]`` is unit u's (text, sentence); ``emb`` and ``margin`` are None when there is no unit.
+        ``exclude_identical`` leaves a unit's own copy out of its neighbours (fitting the head on exemplar
+        sentences, whose nearest exemplar is themselves)."""
         sents = [[(a, b, t[a:b]) for a, b in split_sentences(t or "")] for t in texts]
         units, owner = [], []  # every sentence and its clauses, with the (text, sentence) they belong to
         for i, ss in enumerate(sents):
@@ -205,16 +312,39 @@ class OfflineClassifier(Classifier):
                 for u in [s, *clauses(s)]:
                     units.append(u)
                     owner.append((i, j))
+        if not units:
+            return sents, owner, None, None
+        emb = self._embed(units)
+        kp, kn = min(self.k, len(self._pos)), min(self.k, len(self._neg))
+        sims = []
+        for ex in (self._pos, self._neg):
+            sim = emb @ ex.T
+            if exclude_identical:
+                sim = sim.masked_fill(sim >= 1 - 1e-5, -2.0)
+            sims.append(sim)
+        margin = sims[0].topk(kp, dim=1).values.mean(1) - sims[1].topk(kn, dim=1).values.mean(1)
+        return sents, owner, emb, margin
+
+    def _raw_scores(self, texts: list[str]) -> list[list[tuple[int, int, str, float]]]:
+        """Per text, per sentence: (start, end, sentence, raw score), one embedding pass for all. Without a
+        head: the best unit's k-NN margin + prior weight x prior; with one: the best unit's head logit."""
+        sents, owner, emb, margin = self.units(texts)
         best: dict[tuple[int, int], float] = {}
-        if units:
-            emb = self._embed(units)
-            kp, kn = min(self.k, len(self._pos)), min(self.k, len(self._neg))
-            pos = (emb @ self._pos.T).topk(kp, dim=1).values.mean(1)
-            neg = (emb @ self._neg.T).topk(kn, dim=1).values.mean(1)
-            margin = pos - neg
-            for key, m in zip(owner, margin.tolist(), strict=True):
+        if emb is not None:
+            if self.head is None:
+                unit_scores = margin.tolist()
+            else:
+                import torch
+
+                w = torch.tensor(self.head.weights, dtype=emb.dtype)
+                unit_scores = ((emb @ w) + self.head.knn * margin).tolist()
+            for key, m in zip(owner, unit_scores, strict=True):
                 best[key] = max(best.get(key, m), m)
-        return [[(a, b, s, best[(i, j)] + self.prior_weight * self.prior(s)) for j, (a, b, s) in enumerate(ss)]
+        if self.head is None:
+            return [[(a, b, s, best[(i, j)] + self.prior_weight * self.prior(s)) for j, (a, b, s) in enumerate(ss)]
+                    for i, ss in enumerate(sents)]
+        h = self.head
+        return [[(a, b, s, best[(i, j)] + h.prior * self.prior(s) + h.bias) for j, (a, b, s) in enumerate(ss)]
                 for i, ss in enumerate(sents)]
 
     def _embed(self, units: list[str]):
@@ -238,7 +368,8 @@ class OfflineClassifier(Classifier):
     def classify(self, reasonings: list[str]) -> list[dict]:
         out = []
         for sents in self._raw_scores(list(reasonings)):
-            scored = [(a, b, s, round(m - self.threshold, 4) + 0.0) for a, b, s, m in sents]  # + 0.0: no -0.0
+            scale = self.head.scale if self.head is not None else 1.0  # head logits on the margins' scale
+            scored = [(a, b, s, round((m - self.threshold) * scale, 4) + 0.0) for a, b, s, m in sents]  # no -0.0
             score = max((x for *_, x in scored), default=-1.0)  # no sentence at all: -1.0
             flagged = [{"text": s, "start": a, "end": b, "score": x} for a, b, s, x in scored if x >= 0]
             out.append({"flag": score >= 0, "score": score, "sentences": flagged, "error": None})
@@ -249,7 +380,10 @@ class OfflineClassifier(Classifier):
                 "k": self.k, "prior_weight": self.prior_weight, "threshold": round(self.threshold, 4),
                 "exemplars": {"positive": len(self.exemplars.positive), "negative": len(self.exemplars.negative),
                               "digest": self.exemplars.digest()},
-                "calibration": self.calibration}
+                "calibration": self.calibration,
+                "head": None if self.head is None else {
+                    "file": f"exemplars/{self.head.file}", "digest": self.head.digest, "features": self.head.features,
+                    "lambda": self.head.lam, "scale": self.head.scale}}
 
 
 # ------------------------------------------------------------------------------ evaluation awareness
@@ -298,6 +432,7 @@ class OfflineAwareness(OfflineClassifier):
 
     name = "awareness"
     exemplars = AWARENESS_EXEMPLARS
+    head = AWARENESS_HEAD
     prior_patterns = _AWARE_PRIOR
     no_vocabulary_prior = -0.04
 
@@ -574,6 +709,7 @@ class OfflineIntentMonitor(OfflineClassifier):
 
     name = "intent_monitor"
     exemplars = INTENT_EXEMPLARS
+    head = INTENT_HEAD
     default_prior_weight = 0.25
 
     def prior(self, sentence: str) -> float:
