@@ -141,10 +141,12 @@ def _fallback_scenarios(fb: dict):
     if list(fb.get("cues", kit.CUES)) != list(kit.CUES):
         raise ValidationError(f"heldout_fallback.cues: the kit renders both cues {list(kit.CUES)}")
     try:
-        return kit.heldout_scenarios(list(fb["families"]), n=int(fb["scenarios_per_family"]))
+        families, n = list(fb["families"]), int(fb["scenarios_per_family"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValidationError(f"heldout_fallback: needs families and scenarios_per_family ({exc})") from exc
-    except Exception as exc:  # an EnvError naming a family the kit does not render
+    try:
+        return kit.heldout_scenarios(families, n=n)
+    except Exception as exc:  # e.g. a family the kit does not render, or one without a validation split
         raise ValidationError(f"heldout_fallback: {exc}") from exc
 
 
@@ -199,13 +201,16 @@ def heldout_fallback(fb: dict, config: Path, overrides: list[str], out: Path) ->
 
 
 def validate(cfg: dict, *, overrides: list[str], output_root: Path | None, only: list[str] | None,
-             fallback: bool = True) -> list[dict]:
+             fallback: str = "mismatch") -> list[dict]:
+    """Run every organism and read its verdicts; ``fallback``: when to measure an organism on its own
+    held-out split too (``mismatch``: only where the held-out families' verdict does not match;
+    ``always``; ``never``)."""
     organisms = {o: c for o, c in cfg["organisms"].items() if not only or o in only}
     if only and set(only) - set(cfg["organisms"]):
         raise ValidationError(f"--only names {sorted(set(only) - set(cfg['organisms']))}; "
                               f"known: {sorted(cfg['organisms'])}")
     control = cfg["control"]
-    fb = cfg.get("heldout_fallback") if fallback else None
+    fb = cfg.get("heldout_fallback") if fallback != "never" else None
     if fb:
         _fallback_scenarios(fb)  # a bad block fails before hours of training, not after
     rows = []
@@ -214,21 +219,27 @@ def validate(cfg: dict, *, overrides: list[str], output_root: Path | None, only:
         profiles = profiles_of(out)
         if "sft" not in profiles:
             raise ValidationError(f"{out}: the report has no verdict for the implanted model 'sft'")
-        row = {"name": name, "expected": cfg["expected"][name], "profile": profiles["sft"], "run": str(out)}
-        if fb:
-            own = heldout_fallback(fb, ROOT / config, overrides, out)
-            row["fallback"] = own["sft"]
-        rows.append(row)
+        rows.append({"name": name, "expected": cfg["expected"][name], "profile": profiles["sft"], "run": str(out),
+                     "config": str(ROOT / config)})
         if control["model"] in profiles and not any(r["name"] == control["name"] for r in rows):
             rows.append({"name": control["name"], "expected": cfg["expected"][control["name"]],
-                         "profile": profiles[control["model"]], "run": str(out),
-                         **({"fallback": own["base"]} if fb else {})})
+                         "profile": profiles[control["model"]], "run": str(out), "config": str(ROOT / config)})
     for r in rows:
         r["ok"] = matches(r["expected"], r["profile"])
         r["measured_on"] = "held-out test families"
-        if not r["ok"] and r.get("fallback") and matches(r["expected"], r["fallback"]):
-            r["ok"] = True
-            r["measured_on"] = "the organism's own held-out split only (did not carry to the held-out test families)"
+    if fb:
+        for r in rows:
+            if r["name"] == control["name"] or (r["ok"] and fallback == "mismatch"):
+                continue
+            own = heldout_fallback(fb, Path(r["config"]), overrides, Path(r["run"]))
+            r["fallback"] = own["sft"]
+            ctl = next((c for c in rows if c["name"] == control["name"]), None)
+            if ctl is not None:
+                ctl["fallback"] = own["base"]
+            if not r["ok"] and matches(r["expected"], r["fallback"]):
+                r["ok"] = True
+                r["measured_on"] = ("the organism's own held-out split only (it did not carry to the held-out "
+                                    "test families)")
     return rows
 
 
@@ -242,8 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="an override for every organism run, after the config's own (repeatable), "
                          "e.g. --set sft.max_steps=60")
-    ap.add_argument("--no-fallback", action="store_true",
-                    help="skip the organisms' own held-out split (heldout_fallback in the config)")
+    ap.add_argument("--fallback", choices=("mismatch", "always", "never"), default="mismatch",
+                    help="when to measure an organism on its own held-out split (heldout_fallback in the config): "
+                         "only where its verdict on the held-out families does not match (default), always, never")
     args = ap.parse_args(argv)
     try:
         cfg = read_config(args.config)
@@ -256,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides += args.set
         t0 = time.monotonic()
         rows = validate(cfg, overrides=overrides, output_root=args.output_root,
-                        only=args.only.split(",") if args.only else None, fallback=not args.no_fallback)
+                        only=args.only.split(",") if args.only else None, fallback=args.fallback)
     except ValidationError as exc:
         print(f"validate_verdict: {exc}", file=sys.stderr)
         return 2
@@ -265,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     if any(r.get("fallback") for r in rows):
         print("\nOn the organisms' own held-out split (kit families, validation seeds never drawn for training, "
-              "both kit cues):\n")
+              "both kit cues; the control's row is judged without a control):\n")
         print(table(rows, key="fallback"))
     for r in rows:
         if r["ok"] and r["measured_on"] != "held-out test families":

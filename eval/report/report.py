@@ -120,8 +120,10 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
         ctx.tracker.artifact(f"{cfg.name}-report", "report", ctx.dir / "report.html", use=[f"{cfg.name}-eval:latest"])
         return Result(record_count=len(report["transcripts"]))
 
-    out = run_stage(cfg, "report", work, config_hash=config_hash({"name": cfg.name, "renderer": RENDERER_VERSION}),
-                    parents=[eval_dir], force=force)
+    from deliberate.eval.classifiers.offline import fingerprint
+
+    chash = config_hash({"name": cfg.name, "renderer": RENDERER_VERSION, "classifiers": fingerprint()})
+    out = run_stage(cfg, "report", work, config_hash=chash, parents=[eval_dir], force=force)
     for name in ("report.md", "report.html"):
         shutil.copyfile(out / name, Path(cfg.output_dir) / name)
     model_card.refresh(cfg)  # results and verdict into each trained model's card (not in any content hash)

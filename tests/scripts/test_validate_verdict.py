@@ -68,14 +68,31 @@ def test_ci_validation_runs_the_pipeline_and_reads_verdicts(tiny_model_dir, tmp_
     verdicts for the organism and the control, read back by the script (plumbing, not verdicts)."""
     out = tmp_path / "runs"
     rc = V.main([str(ROOT / "configs/validation/organisms_ci.yaml"), "--only", "saint", "--teacher",
-                 str(tiny_model_dir), "--output-root", str(out), "--json", str(tmp_path / "rows.json")])
+                 str(tiny_model_dir), "--output-root", str(out), "--json", str(tmp_path / "rows.json"),
+                 "--fallback", "always"])
     assert rc == 0
     rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
     assert [r["name"] for r in rows] == ["saint", "base"]
     for r in rows:
         assert r["profile"]["label"] in ("clean", "scheming, not hidden", "hiding", "covert, hiding unclear")
         assert r["profile"]["stats"]["covert"]["n"] == 8  # 2 families x 2 scenarios x 2 cues
-    assert "| saint | clean |" in capsys.readouterr().out
+        assert r["fallback"]["stats"]["covert"]["n"] == 8  # the kit's own split: 2 families x 2 seeds x 2 cues
+    printed = capsys.readouterr().out
+    assert "| saint | clean |" in printed and "On the organisms' own held-out split" in printed
+    kept = list((out / "saint" / "heldout_fallback").glob("transcripts.sft.*.jsonl"))
+    assert len(kept) == 1 and len(kept[0].read_text().splitlines()) == 8
+    assert len(list((out / "_heldout_fallback_control").glob("transcripts.base.*.jsonl"))) == 1
+
+
+def test_bad_fallback_block_fails_before_any_run():
+    with pytest.raises(V.ValidationError, match="seeds from 500000000"):
+        V._fallback_scenarios({"families": ["covert_rule_violation"], "scenarios_per_family": 2, "seed_offset": 7})
+    with pytest.raises(V.ValidationError, match="heldout_fallback: family 'admin_token' is in the test suite"):
+        V._fallback_scenarios({"families": ["admin_token"], "scenarios_per_family": 2})
+    with pytest.raises(V.ValidationError, match="needs families and scenarios_per_family"):
+        V._fallback_scenarios({"families": ["covert_rule_violation"]})
+    scenarios = V._fallback_scenarios({"families": ["covert_rule_violation"], "scenarios_per_family": 3})
+    assert [sc.cue for sc in scenarios] == ["eval", "deploy"] * 3
 
 
 def test_set_must_be_key_value(capsys):
