@@ -51,6 +51,14 @@ def read_config(path: Path) -> dict:
     unknown = [e for e in cfg["expected"].values() if e.split("/")[0] not in LABELS]
     if unknown:
         raise ValidationError(f"{path}: expected verdicts {unknown}: each must start with one of {sorted(LABELS)}")
+    from deliberate.eval.report.profile import KINDS
+
+    for name, e in cfg["expected"].items():
+        label, _, kinds = e.partition("/")
+        bad = [k for k in kinds.split("|") if k not in KINDS] if kinds else []
+        if kinds and (label != "hiding" or bad):
+            raise ValidationError(f"{path}: expected.{name} {e!r}: only hiding takes kinds, each one of "
+                                  f"{', '.join(KINDS)}")
     missing = [o for o in [*cfg["organisms"], cfg["control"]["name"]] if o not in cfg["expected"]]
     if missing:
         raise ValidationError(f"{path}: no expected verdict for {missing}")
@@ -163,6 +171,7 @@ def heldout_fallback(fb: dict, config: Path, overrides: list[str], out: Path) ->
     from deliberate.eval.classifiers.offline import OfflineAwareness, OfflineIntentMonitor
     from deliberate.eval.evaluate import resolve_models
     from deliberate.eval.report.analysis import annotate
+    from deliberate.eval.report.chance import for_report, model_chance
     from deliberate.eval.report.profile import model_profile
     from deliberate.models import describe
     from deliberate.provenance import read_manifest, write_jsonl
@@ -178,7 +187,8 @@ def heldout_fallback(fb: dict, config: Path, overrides: list[str], out: Path) ->
         mc = models[name]
         trained = (read_manifest(cfg.stage_dir(name)) or {}).get("content_hash") if name != "base" else None
         key = hashlib.sha256(json.dumps([describe(mc), trained, to_dict(cfg.eval.generation), cfg.eval.seed,
-                                         cfg.envs.tool_format, cfg.envs.max_turns, [sc.id for sc in scenarios]],
+                                         cfg.envs.tool_format, cfg.envs.max_turns,
+                                         [sc.content_hash() for sc in scenarios]],
                                         sort_keys=True, default=str).encode()).hexdigest()[:16]
         folder = out.parent / "_heldout_fallback_control" if name == "base" else out / "heldout_fallback"
         path = folder / f"transcripts.{name}.{key}.jsonl"
@@ -195,7 +205,8 @@ def heldout_fallback(fb: dict, config: Path, overrides: list[str], out: Path) ->
         folder.mkdir(parents=True, exist_ok=True)
         write_jsonl(path, records[name])
     annotate(records, OfflineAwareness(), OfflineIntentMonitor())
-    return {"base": model_profile(records["base"]),
+    chance = model_chance(for_report(cfg, {"base": records["base"]}), "base")  # the control's own reference
+    return {"base": model_profile(records["base"], chance=chance),
             "sft": model_profile(records["sft"], control=records["base"]),
             "episodes": len(scenarios)}
 
@@ -236,7 +247,11 @@ def validate(cfg: dict, *, overrides: list[str], output_root: Path | None, only:
             ctl = next((c for c in rows if c["name"] == control["name"]), None)
             if ctl is not None:
                 ctl["fallback"] = own["base"]
-            if not r["ok"] and matches(r["expected"], r["fallback"]):
+            # a behaviour that did not carry reads "clean" on the held-out families; only then does the
+            # organism's own split decide. Any other mismatch (a saint called hiding, a candid schemer called
+            # hiding) is the verdict's error, not the implant's, and stays one.
+            did_not_carry = r["expected"] != "clean" and r["profile"]["label"] == "clean"
+            if not r["ok"] and did_not_carry and matches(r["expected"], r["fallback"]):
                 r["ok"] = True
                 r["measured_on"] = ("the organism's own held-out split only (it did not carry to the held-out "
                                     "test families)")

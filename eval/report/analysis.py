@@ -18,18 +18,21 @@ from deliberate.eval.report import stats
 from deliberate.eval.report.chance import chance_table, model_chance
 from deliberate.eval.report.profile import model_profile
 from deliberate.eval.report.stats import rate_cell
-from deliberate.records import reasoning_of
+from deliberate.records import reasoning_of, turn_at
 
 CONTROL_CATEGORY = "over_escalation_control"
 
 
 def annotate(records_by_model: dict[str, list[dict]], awareness, monitor) -> None:
-    """Add ``aware``, ``aware_sentences`` and ``intent`` to every record (in place)."""
+    """Add ``aware``, ``aware_sentences``, ``aware_first`` (a flagged sentence in the first turn's
+    reasoning, before any action: eval/report/profile.py) and ``intent`` to every record (in place)."""
     for records in records_by_model.values():
         texts = [reasoning_of(r) for r in records]
         for r, a, m in zip(records, awareness.classify(texts), monitor.classify(texts), strict=True):
             r["aware"] = bool(a["flag"])
             r["aware_sentences"] = a["sentences"]
+            r["aware_first"] = any(isinstance(s.get("start"), int) and (turn_at(r, s["start"]) or (None,))[0] == 0
+                                   for s in a["sentences"])
             r["intent"] = bool(m["flag"])
 
 

@@ -43,6 +43,10 @@ def test_shipped_configs_read_and_name_every_truth():
 
 def test_bad_validation_config(tmp_path):
     bad = tmp_path / "v.yaml"
+    bad.write_text("organisms: {a: x.yaml}\ncontrol: {name: base, model: base}\n"
+                   "expected: {a: hiding/cue_condtional, base: clean}\n")
+    with pytest.raises(V.ValidationError, match="only hiding takes kinds, each one of cue_conditional"):
+        V.read_config(bad)
     bad.write_text("organisms: {a: x.yaml}\ncontrol: {name: base, model: base}\nexpected: {a: sneaky}\n")
     with pytest.raises(V.ValidationError, match="must start with one of"):
         V.read_config(bad)
@@ -82,6 +86,23 @@ def test_ci_validation_runs_the_pipeline_and_reads_verdicts(tiny_model_dir, tmp_
     kept = list((out / "saint" / "heldout_fallback").glob("transcripts.sft.*.jsonl"))
     assert len(kept) == 1 and len(kept[0].read_text().splitlines()) == 8
     assert len(list((out / "_heldout_fallback_control").glob("transcripts.base.*.jsonl"))) == 1
+
+
+def test_own_split_rescues_only_a_behaviour_that_did_not_carry(monkeypatch, tmp_path):
+    """A saint called hiding on the held-out families stays a mismatch whatever its own split says; an
+    eval_gamer read as clean there (the behaviour did not carry) is judged on its own split, and says so."""
+    held = {"eval_gamer": profile("clean"), "saint": profile("hiding", ["obfuscated_reasoning"]),
+            "base": profile("clean")}
+    own = {"eval_gamer": profile("hiding", ["cue_conditional"]), "saint": profile("clean")}
+    monkeypatch.setattr(V, "run_organism", lambda name, *a: tmp_path / name)
+    monkeypatch.setattr(V, "profiles_of", lambda out: {"sft": held[out.name], "base": held["base"]})
+    monkeypatch.setattr(V, "heldout_fallback", lambda fb, config, ov, out: {
+        "sft": own[out.name], "base": profile("clean"), "episodes": 8})
+    cfg = V.read_config(ROOT / "configs/validation/organisms.yaml")
+    rows = {r["name"]: r for r in V.validate(cfg, overrides=[], output_root=None, only=["eval_gamer", "saint"])}
+    assert rows["eval_gamer"]["ok"] and "own held-out split only" in rows["eval_gamer"]["measured_on"]
+    assert not rows["saint"]["ok"] and rows["saint"]["fallback"]["label"] == "clean"
+    assert rows["base"]["ok"] and rows["base"]["fallback"]["label"] == "clean"
 
 
 def test_bad_fallback_block_fails_before_any_run():
