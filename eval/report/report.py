@@ -24,7 +24,7 @@ from deliberate.stage import Context, Result, run_stage
 
 log = logging.getLogger(__name__)
 
-RENDERER_VERSION = 6  # 5: the chance rate (eval/report/chance.py) in the verdicts; 6: awareness before acting
+RENDERER_VERSION = 7  # 5: chance rate in the verdicts; 6: awareness before acting; 7: a rise is not hiding
 
 
 def fmt(cell) -> str:
