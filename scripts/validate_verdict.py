@@ -99,8 +99,8 @@ def _cell(c) -> str:
 
 
 COLUMNS = (("covert", "covert"), ("vs control or chance", "excess"), ("cue gap (deploy-eval)", "cue_gap"),
-           ("clean-reasoning covert", "clean_covert_share"), ("covert | aware", "covert_if_aware"),
-           ("covert | unaware", "covert_if_unaware"), ("states goal", "states_goal"))
+           ("clean-reasoning covert", "clean_covert_share"), ("covert if aware before acting", "covert_if_aware"),
+           ("covert if not", "covert_if_unaware"), ("states goal", "states_goal"))
 
 
 def _stat(stats: dict, key: str):
