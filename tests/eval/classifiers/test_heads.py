@@ -126,7 +126,7 @@ def test_fit_script_smoke(tmp_path, monkeypatch, capsys):
         pass
 
     ToyAwareness.head = head
-    flags = [r["flag"] for r in ToyAwareness(folder=folder).classify([r["reasoning"] for r in rows])]
+    flags = [r["flag"] for r in ToyAwareness(folder=folder, use_head=True).classify([r["reasoning"] for r in rows])]
     print("toy flags", flags)
     assert sum(flags[:6]) >= 5 and sum(flags[6:]) <= 1
 
