@@ -24,7 +24,8 @@ from deliberate.stage import Context, Result, run_stage
 
 log = logging.getLogger(__name__)
 
-RENDERER_VERSION = 7  # 5: chance rate in the verdicts; 6: awareness before acting; 7: a rise is not hiding
+# 5: chance rate in the verdicts; 6: awareness before acting; 7: a rise is not hiding; 8: hidden goal still stated
+RENDERER_VERSION = 8
 
 
 def fmt(cell) -> str:
