@@ -241,14 +241,15 @@ def main(cfg: ExperimentConfig, force: bool = False) -> Path:
 
 
 def prompt_parts(cfg: ExperimentConfig, spec: Spec, families) -> PromptParts:
-    """The teacher's system-prompt extras: the spec (titles or full text) and, with ``few_shot``,
-    one scripted saint episode per family."""
+    """The teacher's system-prompt extras: the spec (titles or full text; nothing with ``none``) and, with
+    ``few_shot``, one scripted saint episode per family."""
     exemplars = []
     for fam in families if cfg.data.few_shot else []:
         ex = fam.sample(EXEMPLAR_SEED, "train", "none")
         transcript, _, steps = run_policy(ex, fam.saint)
         exemplars.append(render_exemplar(ex, steps, transcript))
-    return PromptParts(spec=spec.render(cfg.data.spec_in_prompt), exemplar="\n\n".join(exemplars) or None)
+    style = cfg.data.spec_in_prompt
+    return PromptParts(spec=None if style == "none" else spec.render(style), exemplar="\n\n".join(exemplars) or None)
 
 
 def mix_splits(cfg: ExperimentConfig, families, kept: list[dict], records: list[dict], summary: dict,

@@ -58,8 +58,10 @@ class DataConfig:
     min_kept: int = 1  # fewer kept records than this stops the run with a clear message
     few_shot: bool = True  # show an exemplar rollout (with spec citations) in the teacher prompt
     # How the spec is shown to the teacher: the whole text, or clause IDs and titles only (for
-    # small models on CPU, where a long prompt costs more than the rest of the rollout).
-    spec_in_prompt: Literal["full", "titles"] = "full"
+    # small models on CPU, where a long prompt costs more than the rest of the rollout), or not at
+    # all: the ablation that isolates what the spec in the prompt adds (the judge still reads it;
+    # needs few_shot: false, since the exemplar cites the spec's clauses).
+    spec_in_prompt: Literal["full", "titles", "none"] = "full"
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     # Scenarios per shard: each finished shard is written at once, and a killed run resumes
     # after the last finished shard (same seeds, same result).
@@ -134,4 +136,7 @@ def data_range_checks(d: DataConfig) -> list[str]:
         out.append(f"data.min_score: must be in [0, 1], got {d.min_score}")
     if d.min_kept < 1:
         out.append(f"data.min_kept: must be >= 1, got {d.min_kept}")
+    if d.spec_in_prompt == "none" and d.few_shot and d.source == "teacher":
+        out.append("data.spec_in_prompt: none keeps the spec out of the teacher's prompt, but few_shot: true shows "
+                   "an exemplar that cites its clauses; set data.few_shot: false")
     return out

@@ -67,3 +67,26 @@ def test_dataset_schema_even_when_empty():
     row = ds[0]
     assert row["teacher"] == "teacher-x" and row["spec_sha256"] == SPEC.sha256
     assert row["messages"][2]["reasoning"].startswith("Per AS1")
+
+
+@pytest.mark.parametrize("style,few_shot,problem", [("none", False, None), ("titles", False, None),
+                                                    ("none", True, "few_shot: true shows an exemplar")])
+def test_spec_in_prompt_none_keeps_the_spec_out_of_the_teacher_prompt(tmp_path, style, few_shot, problem):
+    """The ablation arm: no spec text and no clause-citing exemplar in the teacher's prompt; the judge keeps it."""
+    from deliberate.config import ConfigError, config_from_dict
+    from deliberate.data.generate import prompt_parts
+    from deliberate.envs.core import get_family
+
+    raw = {"name": "x", "output_dir": str(tmp_path / "x"), "envs": {"train": ["covert_rule_violation"]},
+           "data": {"teacher": {"name_or_path": "smollm2-135m-instruct"}, "spec_in_prompt": style,
+                    "few_shot": few_shot}, "sft": {"enabled": False}, "eval": {"models": ["base"]}}
+    if problem:
+        with pytest.raises(ConfigError, match=problem):
+            config_from_dict(raw)
+        return
+    cfg = config_from_dict(raw)
+    parts = prompt_parts(cfg, SPEC, [get_family("covert_rule_violation")])
+    if style == "none":
+        assert parts.spec is None and parts.exemplar is None
+    else:
+        assert "AS1" in parts.spec
