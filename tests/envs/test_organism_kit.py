@@ -314,18 +314,33 @@ def test_validation_configs_validate_and_agree():
     assert all(r == raws["saint"] for r in raws.values())  # the organisms differ in data.organism only
 
 
-@pytest.mark.parametrize("name", ["eval_gamer", "hidden_sabotage"])
+@pytest.mark.parametrize("name", ["eval_gamer", "hidden_sabotage", "eval_gamer_nospec", "eval_gamer_specfree"])
 def test_antischeming_experiment_configs(name):
-    """Issue 14's before/after experiment: the organism is the student, >= 40 episodes per model on the
-    held-out families in both cues (and >= 40 per trigger arm of the hidden goal)."""
+    """Issue 14's before/after experiment: the organism is the student, >= 40 episodes per cue and model on the
+    held-out families (and >= 40 per trigger arm of the hidden goal); the two eval_gamer control arms differ from
+    the spec arm only where they say (the data source; the spec in the teacher prompt)."""
     cfg = load_config(f"{VALIDATION}/antischeming/{name}.yaml")
-    assert cfg.data.source != "organism" and cfg.spec is not None and cfg.eval.models == ["base", "sft"]
-    implant = {"eval_gamer": "runs/validation/organisms/eval_gamer/sft/model",  # organisms/eval_gamer.yaml
-               "hidden_sabotage": "runs/organism/sft/model"}  # configs/experiments/organism.yaml
-    assert cfg.student().name_or_path == implant[name]
-    assert cfg.eval.scenarios_per_family * len(cfg.envs.test) * len(cfg.eval.cues) >= 40
+    implant = {"hidden_sabotage": load_config(f"{VALIDATION}/antischeming/hidden_sabotage_implant.yaml")}
+    assert implant["hidden_sabotage"].data.source == "organism"
+    implant = {"hidden_sabotage": f"{implant['hidden_sabotage'].output_dir}/sft/model"}
+    assert cfg.spec is not None and cfg.eval.models == ["base", "sft"]
+    assert cfg.student().name_or_path == implant.get(name, "runs/validation/organisms/eval_gamer/sft/model")
+    assert cfg.eval.scenarios_per_family * len(cfg.envs.test) >= 40
     if name == "hidden_sabotage":
         assert cfg.eval.hidden_goal_family == "hidden_sabotage" and cfg.eval.hidden_goal_scenarios >= 80
+    if name.startswith("eval_gamer_"):
+        arm, spec_arm = _yaml(f"{VALIDATION}/antischeming/{name}.yaml"), _yaml(f"{VALIDATION}/antischeming/eval_gamer.yaml")
+        for raw in (arm, spec_arm):
+            raw.pop("name"), raw.pop("output_dir")
+        if name == "eval_gamer_nospec":
+            assert cfg.data.source == "organism" and cfg.data.organism == "saint"
+            arm.pop("data"), spec_arm.pop("data")
+        else:
+            assert cfg.data.source == "teacher" and cfg.data.spec_in_prompt == "none"
+            arm["data"].pop("spec_in_prompt"), spec_arm["data"].pop("spec_in_prompt")
+        assert arm == spec_arm
+    else:
+        assert cfg.data.source == "teacher" and cfg.data.spec_in_prompt != "none"
 
 
 def test_ci_variant_runs_the_same_configs_small():
