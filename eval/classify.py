@@ -1,7 +1,9 @@
 """Read chains of thought through the verdict's three instruments, outside any run:
 
-    deliberate classify INPUT.jsonl --out OUT.jsonl [--spec anti_scheming] [--awareness offline|offline-head|llm]
-        [--monitor offline|offline-head|llm] [--citation offline|llm|ids] [--model NAME_OR_PATH] [--k 1]
+    deliberate classify INPUT.jsonl --out OUT.jsonl [--spec anti_scheming] [--awareness KIND] [--monitor KIND]
+        [--citation offline|llm|ids] [--model NAME_OR_PATH] [--k 1]
+
+(KIND: offline, offline-head, offline-tuned, offline-combined or llm; base.KINDS.)
 
 Input lines are transcript records (``turns``: :func:`deliberate.records.reasoning_of`), OpenAI-format
 chats (``{"messages": [...]}``, the ``reasoning_content`` (or ``reasoning``) of assistant messages joined
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 
 from deliberate.errors import UserError
+from deliberate.eval.classifiers.base import KINDS
 from deliberate.records import reasoning_of
 
 log = logging.getLogger(__name__)
@@ -275,9 +278,10 @@ def add_parser(sub) -> None:
     c.add_argument("input", help="JSONL: transcript records, {'messages': [...]} or {'id', 'reasoning'} lines")
     c.add_argument("--out", required=True, help="JSONL to write, one line per input line")
     c.add_argument("--spec", default="anti_scheming", help="spec name or path (default: anti_scheming)")
-    c.add_argument("--awareness", choices=("offline", "offline-head", "llm"), default="offline",
-                   help="offline-head: with the learned head (docs/classifiers.md)")
-    c.add_argument("--monitor", choices=("offline", "offline-head", "llm"), default="offline",
+    c.add_argument("--awareness", choices=KINDS, default="offline",
+                   help="offline-head: with the learned head; offline-tuned: MiniLM fine-tuned; offline-combined: "
+                        "the sum of offline and offline-tuned (docs/classifiers.md)")
+    c.add_argument("--monitor", choices=KINDS, default="offline",
                    help="the covert-intent monitor")
     c.add_argument("--citation", choices=("offline", "llm", "ids"), default="offline",
                    help="semantic miscitation detector (ids: unknown IDs only)")

