@@ -57,7 +57,7 @@ def test_offline_head_kind_uses_the_heads_and_offline_does_not():
     assert plain.describe()["head"] is None and abs(plain.threshold - 0.0555) < 2e-4  # the k-NN method, unchanged
     with pytest.raises(C.ClassifierError, match="k=5"):
         O.OfflineAwareness(k=3, use_head=True)
-    with pytest.raises(C.ClassifierError, match="kind must be one of offline, offline-head, offline-tuned, llm"):
+    with pytest.raises(C.ClassifierError, match="kind must be one of offline, offline-head, offline-tuned, offline-combined, llm"):
         C.make_awareness("offline_head")
 
 
