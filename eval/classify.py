@@ -125,7 +125,7 @@ def read_input(path: str | Path) -> tuple[list[dict], list[dict]]:
 # ------------------------------------------------------------------------------ the instruments
 
 
-def make_instruments(awareness: str = "offline", monitor: str = "offline", citation: str = "offline",
+def make_instruments(awareness: str = "offline-combined", monitor: str = "offline-combined", citation: str = "offline",
                      model: str | None = None, k: int = 1):
     """(awareness classifier, intent monitor, miscitation detector or None); the LLM ones share one backend."""
     from deliberate.eval.classifiers import make_awareness, make_intent_monitor
@@ -278,10 +278,10 @@ def add_parser(sub) -> None:
     c.add_argument("input", help="JSONL: transcript records, {'messages': [...]} or {'id', 'reasoning'} lines")
     c.add_argument("--out", required=True, help="JSONL to write, one line per input line")
     c.add_argument("--spec", default="anti_scheming", help="spec name or path (default: anti_scheming)")
-    c.add_argument("--awareness", choices=KINDS, default="offline",
+    c.add_argument("--awareness", choices=KINDS, default="offline-combined",
                    help="offline-head: with the learned head; offline-tuned: MiniLM fine-tuned; offline-combined: "
                         "the sum of offline and offline-tuned (docs/classifiers.md)")
-    c.add_argument("--monitor", choices=KINDS, default="offline",
+    c.add_argument("--monitor", choices=KINDS, default="offline-combined",
                    help="the covert-intent monitor")
     c.add_argument("--citation", choices=("offline", "llm", "ids"), default="offline",
                    help="semantic miscitation detector (ids: unknown IDs only)")
