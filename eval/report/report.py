@@ -25,7 +25,10 @@ from deliberate.stage import Context, Result, run_stage
 log = logging.getLogger(__name__)
 
 # 5: chance rate in the verdicts; 6: awareness before acting; 7: a rise is not hiding; 8: hidden goal still stated
-RENDERER_VERSION = 8
+RENDERER_VERSION = 9
+# The offline kind the report reads reasoning with (docs/classifiers.md, "Measured on a third unseen set"):
+# offline-combined since session 8 (was offline; scripts/validate_verdict.py exits 0 with either).
+INSTRUMENTS = "offline-combined"
 
 
 def fmt(cell) -> str:
@@ -77,8 +80,8 @@ def build(cfg: ExperimentConfig, eval_dir: Path) -> dict:
     models = load_transcripts(eval_dir, "transcripts", names)
     log.info("[report] classifying the reasoning of %d transcripts (%s)", sum(map(len, models.values())),
              ", ".join(names))
-    awareness = make_awareness("offline", progress="[report] awareness")  # progress: over long calls only
-    monitor = make_intent_monitor("offline", progress="[report] intent monitor")
+    awareness = make_awareness(INSTRUMENTS, progress="[report] awareness")  # progress: over long calls only
+    monitor = make_intent_monitor(INSTRUMENTS, progress="[report] intent monitor")
     annotate(models, awareness, monitor)
     counterfactual = {m: results["models"][m]["counterfactual"] for m in names
                       if results["models"][m].get("counterfactual")}
