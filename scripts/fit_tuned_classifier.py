@@ -229,7 +229,6 @@ def fmt(c: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import torch
 
     from deliberate.eval.classifiers.offline import best_threshold
     from deliberate.eval.classifiers.tuned import META, WEIGHTS
@@ -246,7 +245,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv-only", action="store_true", help="cross-validate and print; write nothing")
     ap.add_argument("--oof", type=Path, help="also write the out-of-fold logits here (JSON)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     ids: list = []
     pkg, records = package_items(), read_records(args.fit, ids)
     para_ids: list = []
