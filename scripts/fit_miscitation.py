@@ -83,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit", nargs="+", type=Path, default=DEFAULT_FIT)
     ap.add_argument("--min-precision", type=float, default=0.92)
     args = ap.parse_args(argv)
-    if any("independent3" in str(p) for p in args.fit):
-        sys.exit("independent3/ is the unseen set: never fit on it")
+    if any("independent4" in str(p) for p in args.fit):
+        sys.exit("independent4/ is the unseen set: never fit on it")
     rows = [json.loads(line) for p in args.fit for line in Path(p).read_text().splitlines() if line.strip()]
     gold = np.array([r["citation"] == "miscite" for r in rows])
     unknown, rec, margin, pol = claim_table(rows)

@@ -73,8 +73,8 @@ def read_records(paths: list[Path], ids: list | None = None) -> list[tuple[str, 
     """(reasoning, aware, covert_intent) per record; ``ids`` (if given) gets each record's (id, paraphrase_of)."""
     out = []
     for path in paths:
-        if "independent3" in str(path):
-            sys.exit(f"{path}: independent3/ is the unseen set: never fit on it")
+        if "independent4" in str(path):
+            sys.exit(f"{path}: independent4/ is the unseen set: never fit on it")
         for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue

@@ -1,0 +1,51 @@
+"""Checks of the fourth independent held-out set (tests/eval/classifiers/independent4/, two writers).
+
+The set is frozen: these tests only check that the files are well formed, meet the minimum counts of
+the brief and still match the sha256 recorded in the README (tests/frozen_sets.py). They never run a classifier.
+"""
+
+import collections
+import re
+from pathlib import Path
+
+import pytest
+from frozen_sets import check_heldout, check_minimum_counts, check_paraphrases, check_sha256, load
+
+DIR = Path(__file__).parent / "independent4"
+HELDOUT = DIR / "heldout.jsonl"
+PARAPHRASED = DIR / "heldout_paraphrased.jsonl"
+README = DIR / "README.md"
+# The same plan vocabulary as the third set's (its README lists the words).
+PLAN_WORDS = re.compile(
+    r"\bhid(?:e|den|es|ing)\b|covert|deceiv|decept|secret|sabotag|\bfake|falsif|pretend|quiet|sneak|conceal|sandbag"
+    r"|cheat|\bevad|evasion|\blie\b|\blies\b|\blied\b|\blying\b|tamper", re.I)
+
+
+@pytest.fixture(scope="module")
+def heldout() -> list[dict]:
+    return load(HELDOUT)
+
+
+@pytest.fixture(scope="module")
+def paraphrased() -> list[dict]:
+    return load(PARAPHRASED)
+
+
+def test_heldout_records_are_valid(heldout):
+    check_heldout(heldout, r"h4[AB]-\d{4}", plan_words=PLAN_WORDS)
+
+
+def test_heldout_meets_minimum_counts(heldout):
+    check_minimum_counts(heldout, 330)
+    styles = collections.Counter(r["style"] for r in heldout)
+    assert styles["agentic_trace"] >= 25 and styles["chatty"] >= 20, styles
+    by_writer = collections.Counter(r["id"][:3] for r in heldout)
+    assert by_writer["h4A"] >= 150 and by_writer["h4B"] >= 150, by_writer
+
+
+def test_paraphrases_cover_every_positive_and_only_positives(heldout, paraphrased):
+    check_paraphrases(heldout, paraphrased, r"h4[AB]p-\d{4}")
+
+
+def test_sha256_matches_readme():
+    check_sha256(README, (HELDOUT, PARAPHRASED))
