@@ -35,8 +35,15 @@ SEED = 20261202
 
 
 def claim_table(rows: list[dict]):
-    """Per record: has an unknown ID; per clause mention: (record, margin, polarity)."""
-    from deliberate.eval.miscitation import OfflineMiscitation, attributions, cited_ids, licence_polarity, malformed_ids
+    """Per record: has an unknown ID; per clause mention: (record, margin, polarity, cross-clause gap)."""
+    from deliberate.eval.miscitation import (
+        OfflineMiscitation,
+        attributions,
+        cited_ids,
+        licence_polarity,
+        malformed_ids,
+        readings_for,
+    )
     from deliberate.specs.loader import load_spec
 
     spec = load_spec("anti_scheming")
@@ -48,32 +55,38 @@ def claim_table(rows: list[dict]):
     rec = np.array([i for i, _ in flat], dtype=int)
     margin = np.array([s for s, _ in scores])
     pol = np.array([licence_polarity(a.claim) for _, a in flat], dtype=float)
-    return unknown, rec, margin, pol
+    readings = readings_for(spec)
+    emb = det.encoder.embed([a.claim for _, a in flat]) if flat else []
+    gap = np.array([det.cross_gap(emb[n], a.clause, readings)[0] for n, (_, a) in enumerate(flat)])
+    return unknown, rec, margin, pol, gap
 
 
-def predict(unknown, rec, margin, pol, w, t, n) -> np.ndarray:
+def predict(unknown, rec, margin, pol, gap, w, t, ct, n) -> np.ndarray:
     pred = unknown.copy()
-    hit = margin + w * pol - t >= 0
+    hit = (margin + w * pol - t >= 0) | (gap - ct >= 0)
     pred[rec[hit]] = True
     return pred[:n]
 
 
-def choose(unknown, rec, margin, pol, gold, idx, min_p):
-    """The (weight, threshold) with the best recall at precision >= min_p over records ``idx``."""
+def choose(unknown, rec, margin, pol, gap, gold, idx, min_p):
+    """The (weight, threshold, cross threshold) with the best recall at precision >= min_p over records ``idx``;
+    ties: the higher threshold, the higher cross threshold (inf = the wrong-ID check off), the smaller weight."""
     keep = np.isin(rec, idx)
     best = None
+    g = gold[idx]
+    cross = [float("inf")] + sorted(set(np.round(np.quantile(gap[keep], np.linspace(0.8, 1.0, 21)), 4)))
     for w in WEIGHTS:
         s = margin[keep] + w * pol[keep]
         for t in sorted(set(np.round(s, 4))) + [float(s.max()) + 0.01 if len(s) else 0.0]:
-            pred = predict(unknown, rec[keep], margin[keep], pol[keep], w, t, len(gold))[idx]
-            g = gold[idx]
-            tp = int((pred & g).sum())
-            p = tp / pred.sum() if pred.sum() else 0.0
-            r = tp / g.sum() if g.sum() else 0.0
-            key = (p >= min_p, r, t, -w)
-            if best is None or key > best[0]:
-                best = (key, w, float(t))
-    return best[1], best[2]
+            for ct in cross:
+                pred = predict(unknown, rec[keep], margin[keep], pol[keep], gap[keep], w, t, ct, len(gold))[idx]
+                tp = int((pred & g).sum())
+                p = tp / pred.sum() if pred.sum() else 0.0
+                r = tp / g.sum() if g.sum() else 0.0
+                key = (p >= min_p, r, t, ct, -w)
+                if best is None or key > best[0]:
+                    best = (key, w, float(t), ct)
+    return best[1], best[2], best[3]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("independent4/ is the unseen set: never fit on it")
     rows = [json.loads(line) for p in args.fit for line in Path(p).read_text().splitlines() if line.strip()]
     gold = np.array([r["citation"] == "miscite" for r in rows])
-    unknown, rec, margin, pol = claim_table(rows)
+    unknown, rec, margin, pol, gap = claim_table(rows)
     print(f"{len(rows)} records, {int(gold.sum())} miscite, {len(rec)} clause mentions scored")
     rng = np.random.RandomState(SEED)
     fold = np.zeros(len(rows), dtype=int)
@@ -98,17 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     oof = np.zeros(len(rows), dtype=bool)
     for f in range(5):
         train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-        w, t = choose(unknown, rec, margin, pol, gold, train, args.min_precision)
-        oof[test] = predict(unknown, rec, margin, pol, w, t, len(rows))[test]
-        print(f"  fold {f + 1}: weight {w}, threshold {t:.4f}")
+        w, t, ct = choose(unknown, rec, margin, pol, gap, gold, train, args.min_precision)
+        oof[test] = predict(unknown, rec, margin, pol, gap, w, t, ct, len(rows))[test]
+        print(f"  fold {f + 1}: weight {w}, threshold {t:.4f}, cross threshold {ct:.4f}", flush=True)
     tp = int((oof & gold).sum())
     p, r = rate_cell(tp, int(oof.sum())), rate_cell(tp, int(gold.sum()))
     print(f"out of fold: P {p['rate']:.2f} [{p['lo']:.2f}, {p['hi']:.2f}] ({tp}/{int(oof.sum())}) "
           f"R {r['rate']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}] ({tp}/{int(gold.sum())})")
-    w, t = choose(unknown, rec, margin, pol, gold, np.arange(len(rows)), args.min_precision)
-    pred = predict(unknown, rec, margin, pol, w, t, len(rows))
+    w, t, ct = choose(unknown, rec, margin, pol, gap, gold, np.arange(len(rows)), args.min_precision)
+    pred = predict(unknown, rec, margin, pol, gap, w, t, ct, len(rows))
     tp = int((pred & gold).sum())
-    print(f"chosen on all fit records: polarity_weight = {w}, threshold = {t:.4f} "
+    print(f"chosen on all fit records: polarity_weight = {w}, threshold = {t:.4f}, cross_threshold = {ct:.4f} "
           f"(in sample P {tp / max(int(pred.sum()), 1):.2f} R {tp / max(int(gold.sum()), 1):.2f})")
     return 0
 
