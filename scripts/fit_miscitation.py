@@ -1,20 +1,21 @@
-"""Fit the offline semantic-miscitation detector's two numbers (eval/miscitation.py::OfflineMiscitation):
-the licence-polarity weight and the threshold.
+"""Fit the offline semantic-miscitation detector's three numbers (eval/miscitation.py::OfflineMiscitation):
+the licence-polarity weight, the threshold and the wrong-ID (cross-clause) threshold.
 
     OMP_NUM_THREADS=2 .venv/bin/python scripts/fit_miscitation.py [--fit FILE.jsonl ...] [--min-precision 0.92]
 
 Every clause mention of every fit record is scored once (its k-NN margin between the clause's misread and
-faithful readings, and its licence polarity, as the detector does); then a grid over weight (0 ... 0.5) and
-threshold picks the pair with the highest record-level miscitation recall (unknown IDs and semantic together,
-gold ``citation == "miscite"``) at precision >= ``--min-precision``; ties: the higher threshold, then the smaller
-weight. The grid is run inside 5 stratified folds too (fit on 4, count on the fifth) and the pooled out-of-fold
-precision and recall are printed with 95% intervals: the honest estimate of the choice. Prints the chosen pair;
-the detector's class attributes are edited by hand to it (they are two numbers, and docs/classifiers.md
-records where they came from).
+faithful readings, its licence polarity, and how much closer it is to another clause's faithful readings than
+to its own, as the detector does); then a grid over weight (0 ... 0.5), threshold and cross threshold (off, or
+the 80th-100th percentiles of the gaps) picks the triple with the highest record-level miscitation recall
+(unknown IDs and semantic together, gold ``citation == "miscite"``) at precision >= ``--min-precision``; ties:
+the higher threshold, the higher cross threshold, then the smaller weight. The grid is run inside 5 stratified
+folds too (fit on 4, count on the fifth) and the pooled out-of-fold precision and recall are printed with 95%
+intervals: the honest estimate of the choice. Prints the chosen triple; the detector's class attributes are
+edited by hand to it (they are three numbers, and docs/classifiers.md records where they came from).
 
-Default fit data: both halves of the first independent set and the second one (tests/eval/classifiers/
-independent/ and independent2/): two writers, so a cut that holds across ways of paraphrasing a clause.
-Never the third set (independent3/), which stays unseen.
+Default fit data (the shipped numbers' data): both halves of the first independent set, the second and the
+third (tests/eval/classifiers/independent/, independent2/, independent3/): three writers, so a cut that holds
+across ways of paraphrasing a clause. Never the fourth set (independent4/), which stays unseen.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FIT = [ROOT / "tests/eval/classifiers/independent/fit.jsonl",
                ROOT / "tests/eval/classifiers/independent/heldout.jsonl",
-               ROOT / "tests/eval/classifiers/independent2/heldout.jsonl"]
+               ROOT / "tests/eval/classifiers/independent2/heldout.jsonl",
+               ROOT / "tests/eval/classifiers/independent3/heldout.jsonl"]
 WEIGHTS = tuple(round(w, 2) for w in np.arange(0.0, 0.51, 0.05))
 SEED = 20261202
 

@@ -95,11 +95,14 @@ def get_encoder(folder: str | Path | None = None) -> Encoder:
 
 
 def fingerprint() -> str:
-    """sha256 (16 hex) of the offline instruments as shipped: this package's code and its exemplar, calibration
-    and head files. Part of the report stage's config hash, so a report is redone when its instruments change."""
+    """sha256 (16 hex) of the offline instruments as shipped: this package's code and its exemplar, calibration,
+    head and tuned-model files, and the spec-citation code (eval/citation.py, eval/miscitation.py). Part of the
+    report stage's config hash, so a report is redone when its instruments change."""
     root = resources.files(__package__)
+    parent = resources.files(__package__.rpartition(".")[0])
+    items = [*root.iterdir(), *(root / "exemplars").iterdir(), parent / "citation.py", parent / "miscitation.py"]
     h = hashlib.sha256()
-    for item in sorted([*root.iterdir(), *(root / "exemplars").iterdir()], key=lambda x: x.name):
+    for item in sorted(items, key=lambda x: x.name):
         if item.is_file() and item.name.endswith((".py", ".jsonl", ".json")):
             h.update(item.name.encode() + b"\0" + item.read_bytes() + b"\0")
     return h.hexdigest()[:16]
