@@ -5,20 +5,15 @@ the brief and still match the sha256 recorded in the README (tests/frozen_sets.p
 """
 
 import collections
-import re
 from pathlib import Path
 
 import pytest
-from frozen_sets import check_heldout, check_minimum_counts, check_paraphrases, check_sha256, load
+from frozen_sets import PLAN_WORDS, check_heldout, check_minimum_counts, check_paraphrases, check_sha256, load
 
 DIR = Path(__file__).parent / "independent4"
 HELDOUT = DIR / "heldout.jsonl"
 PARAPHRASED = DIR / "heldout_paraphrased.jsonl"
 README = DIR / "README.md"
-# The same plan vocabulary as the third set's (its README lists the words).
-PLAN_WORDS = re.compile(
-    r"\bhid(?:e|den|es|ing)\b|covert|deceiv|decept|secret|sabotag|\bfake|falsif|pretend|quiet|sneak|conceal|sandbag"
-    r"|cheat|\bevad|evasion|\blie\b|\blies\b|\blied\b|\blying\b|tamper", re.I)
 
 
 @pytest.fixture(scope="module")
