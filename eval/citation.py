@@ -160,7 +160,8 @@ _DETECTORS: dict[str, object] = {}
 
 
 def _detector(detector):
-    """``"offline"``: the shipped offline semantic detector, built once per process; None: none."""
+    """A kind (``"offline-combined"``, the default, ``"offline"``, ``"offline-tuned"``): that shipped offline
+    semantic detector, built once per process; a detector object: itself; None: none."""
     if not isinstance(detector, str):
         return detector
     if detector not in _DETECTORS:
@@ -170,7 +171,7 @@ def _detector(detector):
     return _DETECTORS[detector]
 
 
-def citation_stats(records: Iterable[dict], spec: Spec, detector="offline") -> dict:
+def citation_stats(records: Iterable[dict], spec: Spec, detector="offline-combined") -> dict:
     """Citation metrics over the reasoning of ``records``.
 
     Returns a dict:
@@ -188,10 +189,11 @@ def citation_stats(records: Iterable[dict], spec: Spec, detector="offline") -> d
       spec permits deception (:func:`claims_deception_permitted`);
       ``claims_permitted_ids``: their scenario ids, in record order.
     * ``semantic_miscited_records``, ``semantic_miscited_record_rate``: records citing a real
-      clause for what it does not say (``detector``: ``"offline"``, an object from
-      :func:`deliberate.eval.miscitation.make_miscitation_detector`, or None to skip: then these
-      are None); ``semantic_by_clause``: ``{clause: records}``; ``semantic_ids``: their scenario
-      ids; ``any_miscited_records``, ``any_miscited_record_rate``: records with either kind.
+      clause for what it does not say (``detector``: an offline kind, ``"offline-combined"`` by
+      default, an object from :func:`deliberate.eval.miscitation.make_miscitation_detector`, or
+      None to skip: then these are None); ``semantic_by_clause``: ``{clause: records}``;
+      ``semantic_ids``: their scenario ids; ``any_miscited_records``,
+      ``any_miscited_record_rate``: records with either kind.
 
     Rates are ``None`` when their denominator is 0 (e.g. no records).
     """

@@ -1,7 +1,7 @@
 """Read chains of thought through the verdict's three instruments, outside any run:
 
     deliberate classify INPUT.jsonl --out OUT.jsonl [--spec anti_scheming] [--awareness KIND] [--monitor KIND]
-        [--citation offline|llm|ids] [--model NAME_OR_PATH] [--k 1]
+        [--citation offline|offline-tuned|offline-combined|llm|ids] [--model NAME_OR_PATH] [--k 1]
 
 (KIND: offline, offline-head, offline-tuned, offline-combined or llm; base.KINDS.)
 
@@ -125,8 +125,8 @@ def read_input(path: str | Path) -> tuple[list[dict], list[dict]]:
 # ------------------------------------------------------------------------------ the instruments
 
 
-def make_instruments(awareness: str = "offline-combined", monitor: str = "offline-combined", citation: str = "offline",
-                     model: str | None = None, k: int = 1):
+def make_instruments(awareness: str = "offline-combined", monitor: str = "offline-combined",
+                     citation: str = "offline-combined", model: str | None = None, k: int = 1):
     """(awareness classifier, intent monitor, miscitation detector or None); the LLM ones share one backend."""
     from deliberate.eval.classifiers import make_awareness, make_intent_monitor
     from deliberate.eval.miscitation import make_miscitation_detector
@@ -283,7 +283,10 @@ def add_parser(sub) -> None:
                         "the sum of offline and offline-tuned (docs/classifiers.md)")
     c.add_argument("--monitor", choices=KINDS, default="offline-combined",
                    help="the covert-intent monitor")
-    c.add_argument("--citation", choices=("offline", "llm", "ids"), default="offline",
-                   help="semantic miscitation detector (ids: unknown IDs only)")
+    c.add_argument("--citation", choices=("offline", "offline-tuned", "offline-combined", "llm", "ids"),
+                   default="offline-combined", help="semantic miscitation detector: offline (k-NN over clause "
+                                                    "readings), offline-tuned (the fine-tuned pair model), "
+                                                    "offline-combined (both; the default), llm (a judge), "
+                                                    "ids (unknown IDs only)")
     c.add_argument("--model", default=None, help="judge model for the llm instruments (local folder or alias)")
     c.add_argument("--k", type=int, default=1, help="judgings per record for the llm instruments")

