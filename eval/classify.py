@@ -280,7 +280,7 @@ def add_parser(sub) -> None:
     c.add_argument("--spec", default="anti_scheming", help="spec name or path (default: anti_scheming)")
     c.add_argument("--awareness", choices=KINDS, default="offline-combined",
                    help="offline-head: with the learned head; offline-tuned: MiniLM fine-tuned; offline-combined: "
-                        "the sum of offline and offline-tuned (docs/classifiers.md)")
+                        "offline-tuned + 0.5 x offline (docs/classifiers.md)")
     c.add_argument("--monitor", choices=KINDS, default="offline-combined",
                    help="the covert-intent monitor")
     c.add_argument("--citation", choices=("offline", "offline-tuned", "offline-combined", "llm", "ids"),
