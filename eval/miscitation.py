@@ -22,6 +22,10 @@ it fails):
    the claim's top-k mean similarity to *another* clause's faithful readings minus that to the cited clause's;
    flagged iff that gap is at least ``cross_threshold``.
 
+Two more offline kinds: ``offline-tuned``, a fine-tuned MiniLM cross-encoder over (the clause's text, the claim)
+(:class:`TunedMiscitation`), and ``offline-combined``, the default of the report and of ``deliberate classify``,
+which adds the two scores (:class:`CombinedMiscitation`). Both score the claims step 1 extracts.
+
 The readings are for the shipped ``anti_scheming`` spec; another spec's clauses have none, and then only
 the polarity counts (a claim that a clause grants a licence is flagged): cruder, say so when reporting.
 """
