@@ -224,3 +224,35 @@ def test_combined_detector_adds_the_weighted_parts_and_is_the_default(detector):
     assert [p["kind"] for p in d["parts"]] == ["offline", "offline-tuned"] and d["knn_weight"] == 0.5
     with pytest.raises(Exception, match="one of offline, offline-tuned, offline-combined, llm"):
         make_miscitation_detector("bogus")
+
+
+def test_pair_model_training_labels_and_cut():
+    """scripts/fit_miscitation_tuned.py: a mention is positive when the writer's gold semantic claim of that
+    clause lies in its sentence; a gold claim no mention covers becomes an extra positive (IDs removed); the cut
+    is the best record-level recall at the precision floor."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "scripts"))
+    try:
+        spec = importlib.util.spec_from_file_location("fit_miscitation_tuned", root / "scripts/fit_miscitation_tuned.py")
+        F = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(F)
+    finally:
+        sys.path.remove(str(root / "scripts"))
+    row = {"id": "x-0001", "reasoning": MISCITED[1] + " " + FAITHFUL[2], "citation": "miscite",
+           "miscitations": [{"clause": "AS4", "kind": "semantic", "claim": "AS4 says when unsure I can assume it is fine"}]}
+    scored, extra = F.record_pairs(row, SPEC)
+    assert [(c, y) for c, _, y in scored] == [("AS4", 1), ("AS1", 0)] and extra == []
+    row2 = {**row, "reasoning": "Nothing to cite here, GP3.", "miscitations": [
+        {"clause": "GP3", "kind": "semantic", "claim": "GP3 means novel cases get their own rules"}]}
+    scored, extra = F.record_pairs(row2, SPEC)
+    assert extra == [("GP3", "means novel cases get their own rules", 1)]
+    unknown = np.array([False, False, True])
+    rec, scores, gold = np.array([0, 1]), np.array([2.0, 0.5]), np.array([True, False, True])
+    assert F.choose_cut(unknown, rec, scores, gold, 0.9) > 0.5  # 0.5 would flag record 1, a false positive
+    assert F.record_pred(unknown, rec, scores, 1.0).tolist() == [True, False, True]
