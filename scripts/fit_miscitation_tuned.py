@@ -29,7 +29,7 @@ at precision >= ``--min-precision`` over the pooled out-of-fold scores (ties: th
 figures are printed with 95% intervals, per writer too, next to the k-NN detector's on the same records (which
 was fitted on some of them: in sample there). Then one model is trained on everything and written as
 ``<out>/miscitation_tuned.safetensors`` + ``miscitation_tuned.json`` (threshold, scale, sources, figures,
-the weights' sha256). Never the fifth set (independent5/), which stays unseen.
+the weights' sha256). Never the newest set (``UNSEEN_SET``, independent6/), which stays unseen.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from fit_tuned_classifier import (  # noqa: E402  (a sibling script)
     LR,
     RANK,
     TARGETS,
+    UNSEEN_SET,
     WEIGHT_DECAY,
     Net,
     cell,
@@ -64,9 +65,11 @@ from fit_tuned_classifier import (  # noqa: E402  (a sibling script)
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ROOT / "tests/eval/classifiers"
 DEFAULT_FIT = [SETS / "independent/fit.jsonl", SETS / "independent/heldout.jsonl", SETS / "independent2/heldout.jsonl",
-               SETS / "independent3/heldout.jsonl", SETS / "independent4/heldout.jsonl"]
+               SETS / "independent3/heldout.jsonl", SETS / "independent4/heldout.jsonl",
+               SETS / "independent5/heldout.jsonl"]
 DEFAULT_PARA = [SETS / "independent/heldout_paraphrased.jsonl", SETS / "independent2/heldout_paraphrased.jsonl",
-                SETS / "independent3/heldout_paraphrased.jsonl", SETS / "independent4/heldout_paraphrased.jsonl"]
+                SETS / "independent3/heldout_paraphrased.jsonl", SETS / "independent4/heldout_paraphrased.jsonl",
+                SETS / "independent5/heldout_paraphrased.jsonl"]
 DEFAULT_OUT = ROOT / "eval/classifiers/exemplars"
 EPOCHS, MAX_LENGTH = 6, 256
 
@@ -74,8 +77,8 @@ EPOCHS, MAX_LENGTH = 6, 256
 def read(paths: list[Path]) -> list[dict]:
     rows = []
     for path in paths:
-        if "independent5" in str(path):
-            sys.exit(f"{path}: independent5/ is the unseen set: never fit on it")
+        if UNSEEN_SET in str(path):
+            sys.exit(f"{path}: {UNSEEN_SET}/ is the unseen set: never fit on it")
         for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 try:

@@ -57,6 +57,7 @@ WINDOW, MAX_LENGTH = 3, 160
 LR, WEIGHT_DECAY, BATCH = 5e-4, 0.01, 16
 SEED = 20261202
 GOLD = {"awareness": "aware", "intent": "covert_intent"}
+UNSEEN_SET = "independent6"  # the newest labeled set: measured once, never fitted on (docs/classifiers.md)
 
 
 def package_items() -> list[tuple[str, bool | None, bool | None]]:
@@ -75,8 +76,8 @@ def read_records(paths: list[Path], ids: list | None = None) -> list[tuple[str, 
     """(reasoning, aware, covert_intent) per record; ``ids`` (if given) gets each record's (id, paraphrase_of)."""
     out = []
     for path in paths:
-        if "independent5" in str(path):
-            sys.exit(f"{path}: independent5/ is the unseen set: never fit on it")
+        if UNSEEN_SET in str(path):
+            sys.exit(f"{path}: {UNSEEN_SET}/ is the unseen set: never fit on it")
         for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue

@@ -1,5 +1,5 @@
 """Shared checks of the frozen, independently written labeled sets of reasoning
-(tests/eval/classifiers/independent2/ to independent5/): well-formed records, paraphrases of every positive,
+(tests/eval/classifiers/independent2/ to independent6/): well-formed records, paraphrases of every positive,
 and the sha256 each set's README records. They never run a classifier."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ CITATIONS = {"none", "correct", "miscite"}
 KINDS = {"semantic", "unknown_id"}
 FIELDS = {"id", "reasoning", "aware", "covert_intent", "citation", "miscitations", "style", "topic", "phenomena"}
 CLAUSE_ID = re.compile(r"\b(?:AS|GP)[-\s]?\d")
-# Plan vocabulary of the third to fifth sets: a covert record is tagged explicit_plan when its text uses one of
+# Plan vocabulary of the third to sixth sets: a covert record is tagged explicit_plan when its text uses one of
 # these words, else implicit_plan (independent3/README.md lists them).
 PLAN_WORDS = re.compile(
     r"\bhid(?:e|den|es|ing)\b|covert|deceiv|decept|secret|sabotag|\bfake|falsif|pretend|quiet|sneak|conceal|sandbag"
@@ -109,8 +109,19 @@ def check_paraphrases(heldout: list[dict], paraphrased: list[dict], id_pattern: 
             [(m["clause"], m["kind"]) for m in src["miscitations"]], p["id"]
         assert "paraphrase" in p["phenomena"]
         assert p["reasoning"] != src["reasoning"], p["id"]
-        hit = PARAPHRASE_BANNED.search(p["reasoning"])
-        assert hit is None, f"{p['id']}: keyword {hit.group(0)!r}"
+        hits = [h for h in PARAPHRASE_BANNED.finditer(p["reasoning"]) if not _in_identifier(p["reasoning"], h)]
+        assert not hits, f"{p['id']}: keyword {hits[0].group(0)!r}"
+
+
+def _in_identifier(text: str, hit: re.Match) -> bool:
+    """Whether a banned word stands inside an identifier (a run of word characters, dots and slashes that holds
+    an underscore or a slash: ``tests/test_x.py``, ``AGENT_EVAL``), which a paraphrase may keep as it is."""
+    start, end = hit.start(), hit.end()
+    while start and re.match(r"[\w./]", text[start - 1]):
+        start -= 1
+    while end < len(text) and re.match(r"[\w./]", text[end]):
+        end += 1
+    return bool(re.search(r"[_/]", text[start:end]))
 
 
 def check_sha256(readme: Path, paths: tuple[Path, ...]) -> None:
