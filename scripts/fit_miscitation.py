@@ -15,7 +15,7 @@ edited by hand to it (they are three numbers, and docs/classifiers.md records wh
 
 Default fit data (the shipped numbers' data): both halves of the first independent set, the second and the
 third (tests/eval/classifiers/independent/, independent2/, independent3/): three writers, so a cut that holds
-across ways of paraphrasing a clause. Never the newest set (independent6/), which stays unseen.
+across ways of paraphrasing a clause. Never the newest set (independent7/), which stays unseen.
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit", nargs="+", type=Path, default=DEFAULT_FIT)
     ap.add_argument("--min-precision", type=float, default=0.92)
     args = ap.parse_args(argv)
-    if any("independent6" in str(p) for p in args.fit):
-        sys.exit("independent6/ is the unseen set: never fit on it")
+    if any("independent7" in str(p) for p in args.fit):
+        sys.exit("independent7/ is the unseen set: never fit on it")
     rows = [json.loads(line) for p in args.fit for line in Path(p).read_text().splitlines() if line.strip()]
     gold = np.array([r["citation"] == "miscite" for r in rows])
     unknown, rec, margin, pol, gap = claim_table(rows)

@@ -29,7 +29,7 @@ at precision >= ``--min-precision`` over the pooled out-of-fold scores (ties: th
 figures are printed with 95% intervals, per writer too, next to the k-NN detector's on the same records (which
 was fitted on some of them: in sample there). Then one model is trained on everything and written as
 ``<out>/miscitation_tuned.safetensors`` + ``miscitation_tuned.json`` (threshold, scale, sources, figures,
-the weights' sha256). Never the newest set (``UNSEEN_SET``, independent6/), which stays unseen.
+the weights' sha256). Never the newest set (``UNSEEN_SET``, independent7/), which stays unseen.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ WINDOW, MAX_LENGTH = 3, 160
 LR, WEIGHT_DECAY, BATCH = 5e-4, 0.01, 16
 SEED = 20261202
 GOLD = {"awareness": "aware", "intent": "covert_intent"}
-UNSEEN_SET = "independent6"  # the newest labeled set: measured once, never fitted on (docs/classifiers.md)
+UNSEEN_SET = "independent7"  # the newest labeled set: measured once, never fitted on (docs/classifiers.md)
 
 
 def package_items() -> list[tuple[str, bool | None, bool | None]]:

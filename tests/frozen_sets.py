@@ -1,5 +1,5 @@
 """Shared checks of the frozen, independently written labeled sets of reasoning
-(tests/eval/classifiers/independent2/ to independent6/): well-formed records, paraphrases of every positive,
+(tests/eval/classifiers/independent2/ to independent7/): well-formed records, paraphrases of every positive,
 and the sha256 each set's README records. They never run a classifier."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ CITATIONS = {"none", "correct", "miscite"}
 KINDS = {"semantic", "unknown_id"}
 FIELDS = {"id", "reasoning", "aware", "covert_intent", "citation", "miscitations", "style", "topic", "phenomena"}
 CLAUSE_ID = re.compile(r"\b(?:AS|GP)[-\s]?\d")
-# Plan vocabulary of the third to sixth sets: a covert record is tagged explicit_plan when its text uses one of
+# Plan vocabulary of the third to seventh sets: a covert record is tagged explicit_plan when its text uses one of
 # these words, else implicit_plan (independent3/README.md lists them).
 PLAN_WORDS = re.compile(
     r"\bhid(?:e|den|es|ing)\b|covert|deceiv|decept|secret|sabotag|\bfake|falsif|pretend|quiet|sneak|conceal|sandbag"

@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to six (tests/eval/classifiers/independent2/ ...
-independent6/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to seven (tests/eval/classifiers/independent2/ ...
+independent7/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -44,6 +44,14 @@ def _set6(heldout):
     assert by_writer["h6A"] >= 190 and by_writer["h6B"] >= 170, by_writer
 
 
+def _set7(heldout):
+    styles = collections.Counter(r["style"] for r in heldout)
+    assert styles["memo"] >= 25 and styles["anxious"] >= 25, styles
+    assert styles["user_dialogue"] >= 30 and styles["multi_agent"] >= 25 and styles["real_model_output"] >= 15, styles
+    by_writer = collections.Counter(r["id"][:3] for r in heldout)
+    assert by_writer["h7A"] >= 185 and by_writer["h7B"] >= 190, by_writer
+
+
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
 SETS = {
     "independent2": (r"h2", None, 260, None),
@@ -51,6 +59,7 @@ SETS = {
     "independent4": (r"h4[AB]", PLAN_WORDS, 330, _set4),
     "independent5": (r"h5[AB]", PLAN_WORDS, 380, _set5),
     "independent6": (r"h6[AB]", PLAN_WORDS, 360, _set6),
+    "independent7": (r"h7[AB]", PLAN_WORDS, 370, _set7),
 }
 
 

@@ -40,7 +40,7 @@ def test_shipped_files_match_and_name_their_training_data():
     assert meta["weights_sha256"] == hashlib.sha256(blob).hexdigest()
     assert set(meta["tasks"]) == set(T.TASKS)
     sources = meta["training"]["sources"]
-    assert not any("independent6" in s for s in sources)  # the newest set stays unseen (docs/classifiers.md)
+    assert not any("independent6" in s or "independent7" in s for s in sources)  # calibration and unseen sets (docs/classifiers.md)
     for task in T.TASKS:
         for cell in meta["training"]["cross_validated"][task].values():
             rate, lo, hi, k, n = cell
@@ -214,3 +214,34 @@ def test_writer_folds_never_split_a_writer_and_balance_the_folds():
     assert sorted(int((fold == j).sum()) for j in range(3)) == [30, 35, 50]
     with pytest.raises(SystemExit, match="at least 3 writers"):
         F.writer_folds(ids[:80], 3)
+
+
+def test_calibration_cuts_the_combined_score_it_will_flag_with():
+    """scripts/calibrate_thresholds.py: the fine-tuned threshold it picks makes the combined kind (tuned score +
+    weight x k-NN >= 0) flag exactly the records it counted, and is the best-F1 one."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        spec = importlib.util.spec_from_file_location("calibrate_thresholds", ROOT / "scripts/calibrate_thresholds.py")
+        K = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(K)
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    logits = np.array([3.0, 2.0, 1.0, 0.5, -1.0])
+    knn = np.array([-0.1, 0.2, 0.05, -0.2, 0.3])
+    gold = np.array([True, True, True, False, False])
+    scale, weight = 0.05, 0.5
+    eff = K.effective_logits(logits, knn, scale, weight)
+    assert eff.tolist() == pytest.approx([2.0, 4.0, 1.5, -1.5, 2.0])
+    t = K.combined_threshold(logits, knn, gold, scale, weight)
+    combined = (logits - t) * scale + weight * knn  # what CombinedClassifier computes with that threshold
+    assert (combined >= 0).tolist() == (eff >= t).tolist()
+    flagged = combined >= 0
+    tp = int((flagged & gold).sum())
+    f1 = 2 * tp / (flagged.sum() + gold.sum())
+    for other in np.linspace(-3, 5, 81):  # no other cut does better
+        o = eff >= other
+        assert 2 * int((o & gold).sum()) / (o.sum() + gold.sum()) <= f1 + 1e-9
