@@ -6,7 +6,8 @@ A reasoning is cut into windows of up to ``window`` consecutive sentences (strid
 more sentences than that is one window), so a plan that only reads as covert next to the sentence before it is
 seen with its context. Each window gets one logit per task from the mean-pooled last hidden state; the record's
 logit is its best window's (multiple-instance: a long text with the plan in one sentence of the middle scores as
-that window). Flagged iff the best logit >= the task's threshold (cut on out-of-fold logits when fitting); a
+that window). Flagged iff the best logit >= the task's threshold (cut on out-of-fold logits when fitting, then
+set for the combined kind on a labeled set the model never saw, scripts/calibrate_thresholds.py); a
 reported score is ``(logit - threshold) x scale``, so flagged iff >= 0 like the other offline kinds. Flagged
 sentences: in every window at or above the threshold, the sentence that scores highest on its own.
 

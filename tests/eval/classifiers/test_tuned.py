@@ -154,12 +154,12 @@ def test_precision_recall_on_the_package_labeled_sets():
             assert p >= FLOORS[kind, name][0] and r >= FLOORS[kind, name][1], (kind, name, p, r)
 
 
-# measured with the shipped weights (model D, session 10: writer-fold thresholds, lower than model C's) and the
-# combined kind's k-NN weight 0.5: tuned awareness P 0.848 R 0.903, intent P 0.787 R 0.873; combined awareness
-# P 0.935 R 0.935, intent P 0.836 R 0.836 (model C, plain sum: tuned 0.982/0.887, 0.889/0.873; combined
-# 0.983/0.919, 0.875/0.636)
-FLOORS = {("offline-tuned", "awareness"): (0.82, 0.88), ("offline-tuned", "intent"): (0.76, 0.84),
-          ("offline-combined", "awareness"): (0.91, 0.91), ("offline-combined", "intent"): (0.80, 0.80)}
+# measured with the shipped weights (model E, session 11: sets 1-5, thresholds set on the sixth set by
+# scripts/calibrate_thresholds.py) and the combined kind's k-NN weight 0.5: tuned awareness P 0.934 R 0.919, intent
+# P 0.769 R 0.909; combined awareness P 0.968 R 0.968, intent P 0.896 R 0.782 (model D, writer-fold thresholds:
+# tuned 0.848/0.903, 0.787/0.873; combined 0.935/0.935, 0.836/0.836)
+FLOORS = {("offline-tuned", "awareness"): (0.91, 0.89), ("offline-tuned", "intent"): (0.74, 0.88),
+          ("offline-combined", "awareness"): (0.94, 0.94), ("offline-combined", "intent"): (0.87, 0.75)}
 
 
 def test_combined_kind_adds_the_weighted_scores_and_merges_their_sentences():
@@ -218,7 +218,7 @@ def test_writer_folds_never_split_a_writer_and_balance_the_folds():
 
 def test_calibration_cuts_the_combined_score_it_will_flag_with():
     """scripts/calibrate_thresholds.py: the fine-tuned threshold it picks makes the combined kind (tuned score +
-    weight x k-NN >= 0) flag exactly the records it counted, and is the best-F1 one."""
+    weight x k-NN >= 0) flag exactly the records it counted, and has the highest lower of precision and recall."""
     import sys
 
     import numpy as np
@@ -239,9 +239,12 @@ def test_calibration_cuts_the_combined_score_it_will_flag_with():
     t = K.combined_threshold(logits, knn, gold, scale, weight)
     combined = (logits - t) * scale + weight * knn  # what CombinedClassifier computes with that threshold
     assert (combined >= 0).tolist() == (eff >= t).tolist()
-    flagged = combined >= 0
-    tp = int((flagged & gold).sum())
-    f1 = 2 * tp / (flagged.sum() + gold.sum())
+
+    def floor(flag):
+        tp = int((flag & gold).sum())
+        return min(tp / flag.sum() if flag.sum() else 0.0, tp / gold.sum())
+
+    # record 4 (a negative) ties record 0: flagging 0-2 and 4 (P 0.75, R 1) beats flagging 1 alone (P 1, R 0.33)
+    assert (combined >= 0).tolist() == [True, True, True, False, True] and floor(combined >= 0) == 0.75
     for other in np.linspace(-3, 5, 81):  # no other cut does better
-        o = eff >= other
-        assert 2 * int((o & gold).sum()) / (o.sum() + gold.sum()) <= f1 + 1e-9
+        assert floor(eff >= other) <= floor(combined >= 0)
