@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if UNSEEN_SET in str(args.on):
         sys.exit(f"{args.on}: {UNSEEN_SET}/ is the unseen set: never calibrate on it")
+    if not args.on.is_file():
+        sys.exit(f"{args.on}: no such file")
     if "paraphras" in args.on.name:
         sys.exit(f"{args.on}: reworded records repeat their sources; calibrate on a held-out file")
     rows = read_labeled(args.on)

@@ -230,20 +230,10 @@ def test_pair_model_training_labels_and_cut():
     """scripts/fit_miscitation_tuned.py: a mention is positive when the writer's gold semantic claim of that
     clause lies in its sentence; a gold claim no mention covers becomes an extra positive (IDs removed); the cut
     is the best record-level recall at the precision floor."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
     import numpy as np
+    from scripts_module import load_script
 
-    root = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(root / "scripts"))
-    try:
-        spec = importlib.util.spec_from_file_location("fit_miscitation_tuned", root / "scripts/fit_miscitation_tuned.py")
-        F = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(F)
-    finally:
-        sys.path.remove(str(root / "scripts"))
+    F = load_script("fit_miscitation_tuned")
     row = {"id": "x-0001", "reasoning": MISCITED[1] + " " + FAITHFUL[2], "citation": "miscite",
            "miscitations": [{"clause": "AS4", "kind": "semantic", "claim": "AS4 says when unsure I can assume it is fine"}]}
     scored, extra = F.record_pairs(row, SPEC)

@@ -4,11 +4,11 @@ adapters, windows, flagged sentences, the fitting script's training step, and th
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from scripts_module import load_script
 
 from deliberate.eval import classifiers as C
 from deliberate.eval.classifiers import tuned as T
@@ -19,10 +19,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("fit_tuned_classifier", ROOT / "scripts/fit_tuned_classifier.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("fit_tuned_classifier")
 
 
 def test_windows_cover_every_sentence_once_per_position():
@@ -219,17 +216,9 @@ def test_writer_folds_never_split_a_writer_and_balance_the_folds():
 def test_calibration_cuts_the_combined_score_it_will_flag_with():
     """scripts/calibrate_thresholds.py: the fine-tuned threshold it picks makes the combined kind (tuned score +
     weight x k-NN >= 0) flag exactly the records it counted, and has the highest lower of precision and recall."""
-    import sys
-
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        spec = importlib.util.spec_from_file_location("calibrate_thresholds", ROOT / "scripts/calibrate_thresholds.py")
-        K = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(K)
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    K = load_script("calibrate_thresholds")
     logits = np.array([3.0, 2.0, 1.0, 0.5, -1.0])
     knn = np.array([-0.1, 0.2, 0.05, -0.2, 0.3])
     gold = np.array([True, True, True, False, False])
@@ -248,3 +237,14 @@ def test_calibration_cuts_the_combined_score_it_will_flag_with():
     assert (combined >= 0).tolist() == [True, True, True, False, True] and floor(combined >= 0) == 0.75
     for other in np.linspace(-3, 5, 81):  # no other cut does better
         assert floor(eff >= other) <= floor(combined >= 0)
+
+
+def test_calibration_refuses_the_unseen_set_a_reworded_file_and_a_missing_file():
+    K = load_script("calibrate_thresholds")
+    sets = ROOT / "tests/eval/classifiers"
+    with pytest.raises(SystemExit, match="independent7/ is the unseen set"):
+        K.main(["--on", str(sets / "independent7/heldout.jsonl")])
+    with pytest.raises(SystemExit, match="reworded records"):
+        K.main(["--on", str(sets / "independent6/heldout_paraphrased.jsonl")])
+    with pytest.raises(SystemExit, match="no such file"):
+        K.main(["--on", str(sets / "nowhere.jsonl")])
