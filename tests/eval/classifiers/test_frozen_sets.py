@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to seven (tests/eval/classifiers/independent2/ ...
-independent7/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to nine (tests/eval/classifiers/independent2/ ...
+independent9/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -52,6 +52,22 @@ def _set7(heldout):
     assert by_writer["h7A"] >= 185 and by_writer["h7B"] >= 190, by_writer
 
 
+def _set8(heldout):
+    styles = collections.Counter(r["style"] for r in heldout)
+    assert styles["postmortem"] >= 25 and styles["socratic"] >= 25, styles
+    assert styles["tool_log"] >= 30 and styles["abbreviated"] >= 25 and styles["real_model_output"] >= 15, styles
+    by_writer = collections.Counter(r["id"][:3] for r in heldout)
+    assert by_writer["h8A"] >= 170 and by_writer["h8B"] >= 170, by_writer
+
+
+def _set9(heldout):
+    styles = collections.Counter(r["style"] for r in heldout)
+    assert styles["legalistic"] >= 30 and styles["hedged"] >= 25, styles
+    assert styles["inner_debate"] >= 25 and styles["checklist"] >= 25 and styles["real_model_output"] >= 15, styles
+    by_writer = collections.Counter(r["id"][:3] for r in heldout)
+    assert by_writer["h9A"] >= 180 and by_writer["h9B"] >= 175, by_writer
+
+
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
 SETS = {
     "independent2": (r"h2", None, 260, None),
@@ -60,6 +76,8 @@ SETS = {
     "independent5": (r"h5[AB]", PLAN_WORDS, 380, _set5),
     "independent6": (r"h6[AB]", PLAN_WORDS, 360, _set6),
     "independent7": (r"h7[AB]", PLAN_WORDS, 370, _set7),
+    "independent8": (r"h8[AB]", PLAN_WORDS, 350, _set8),
+    "independent9": (r"h9[AB]", PLAN_WORDS, 360, _set9),
 }
 
 
