@@ -1,7 +1,7 @@
 """Set the default instruments' cuts on a labeled set that the shipped models never saw (issue 15, session 11).
 
     OMP_NUM_THREADS=2 .venv/bin/python scripts/calibrate_thresholds.py \\
-        [--on tests/eval/classifiers/independent6/heldout.jsonl] [--min-precision 0.92] [--write]
+        [--on tests/eval/classifiers/independent8/heldout.jsonl] [--min-precision 0.92] [--write]
 
 Why. ``scripts/fit_tuned_classifier.py --group-writers`` cuts each task's threshold on out-of-fold logits: scores
 of fold models trained on two thirds of the data. The shipped model is trained on all of it and scores on another
@@ -14,8 +14,9 @@ What it sets, one number per instrument, each for the default kind (``offline-co
   which the combined score (tuned score + ``CombinedClassifier.KNN_WEIGHT`` x k-NN score >= 0) has the highest lower
   of precision and recall on the set (the issue's targets are floors on both). A record is flagged iff its best
   window logit >= threshold - weight x k-NN score / scale, so that right-hand side, per record, is what is cut; the
-  scale stays the fitted one. ``--write`` writes the thresholds into tuned.json with where they came from (the set's
-  path and sha256, the fold-cut thresholds they replace); the weights are not touched.
+  scale stays the fitted one (a model fit with ``--folds 0`` has none and gets it here: ``unseen_scale``).
+  ``--write`` writes the thresholds (and such a scale) into tuned.json with where they came from (the set's path
+  and sha256, the fold-cut thresholds they replace); the weights are not touched.
 * semantic miscitation: ``CombinedMiscitation.CUT``, the cut on pair score + weight x k-NN score with the best
   record-level miscitation recall (unknown IDs and semantic together) at precision >= ``--min-precision``
   (scripts/fit_miscitation_tuned.py's rule). Printed; the class attribute is edited by hand (one number, and
@@ -40,7 +41,7 @@ from fit_miscitation_tuned import choose_cut, record_pred  # noqa: E402  (a sibl
 from fit_tuned_classifier import GOLD, UNSEEN_SET, cell, fmt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ON = ROOT / "tests/eval/classifiers/independent6/heldout.jsonl"
+DEFAULT_ON = ROOT / "tests/eval/classifiers/independent8/heldout.jsonl"
 
 
 def effective_logits(best_logits, knn_scores, scale: float, weight: float) -> np.ndarray:
@@ -68,6 +69,20 @@ def combined_threshold(best_logits, knn_scores, gold, scale: float, weight: floa
         if best_key is None or key > best_key:
             best, best_key = float(cut), key
     return best
+
+
+def uncalibrated(tuned) -> bool:
+    return bool(tuned.net.meta["tasks"][tuned.task].get("uncalibrated"))
+
+
+def unseen_scale(best_logits, gold) -> float:
+    """A model fit without cross-validation (``fit_tuned_classifier.py --folds 0``) has no out-of-fold logits to
+    size its score scale on; the same rule on the calibration records instead: 0.1 over the median distance of
+    their logits from the fine-tuned-alone cut (highest min(P, R), k-NN weight 0), so that the tuned half and the
+    k-NN half of the combined score spread about alike."""
+    logits = np.asarray(best_logits, dtype=float)
+    cut = combined_threshold(logits, np.zeros_like(logits), gold, 1.0, 0.0)
+    return round(0.1 / (float(np.median(np.abs(logits - cut))) or 1.0), 4)
 
 
 def read_labeled(path: Path) -> list[dict]:
@@ -116,20 +131,25 @@ def main(argv: list[str] | None = None) -> int:
     new = {}
     for task, (tuned_cls, knn_cls) in {"awareness": (TunedAwareness, OfflineAwareness),
                                        "intent": (TunedIntentMonitor, OfflineIntentMonitor)}.items():
-        tuned = tuned_cls()
-        old_t, scale = tuned.threshold, tuned.scale
+        tuned = tuned_cls(allow_uncalibrated=True)
+        old_t, scale, fitted = tuned.threshold, tuned.scale, not uncalibrated(tuned)
         tuned.threshold, tuned.scale = 0.0, 1.0  # score = the best window's logit
         logits = np.array([r["score"] for r in tuned.classify(texts)])
         knn = np.array([r["score"] for r in knn_cls().classify(texts)])
         gold = np.array([r[GOLD[task]] for r in rows])
+        if not fitted:  # no out-of-fold logits: the scale comes from these records (see unseen_scale)
+            scale = unseen_scale(logits, gold)
         t = combined_threshold(logits, knn, gold, scale, weight)
         eff = effective_logits(logits, knn, scale, weight)
-        print(f"[{task}] fine-tuned threshold {old_t:.4f} -> {t:.4f} (scale {scale})")
-        print(f"    combined, fitted cut: {fmt(cell(eff >= old_t, gold))}")
+        was = f"{old_t:.4f}" if fitted else "(none: fit with --folds 0)"
+        print(f"[{task}] fine-tuned threshold {was} -> {t:.4f} (scale {scale}{'' if fitted else ', set here'})")
+        if fitted:
+            print(f"    combined, fitted cut: {fmt(cell(eff >= old_t, gold))}")
         print(f"    combined, new cut (in sample): {fmt(cell(eff >= t, gold))}")
-        print(f"    fine-tuned alone, fitted cut: {fmt(cell(logits >= old_t, gold))}")
+        if fitted:
+            print(f"    fine-tuned alone, fitted cut: {fmt(cell(logits >= old_t, gold))}")
         print(f"    fine-tuned alone, new cut (in sample): {fmt(cell(logits >= t, gold))}")
-        new[task] = (old_t, round(t, 4))
+        new[task] = (old_t if fitted else None, round(t, 4), scale)
 
     spec = load_spec("anti_scheming")
     det = CombinedMiscitation()
@@ -151,13 +171,18 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(str(_exemplar(META)))
         meta = json.loads(path.read_text(encoding="utf-8"))
         digest = hashlib.sha256(args.on.read_bytes()).hexdigest()
-        for task, (old_t, t) in new.items():
-            meta["tasks"][task]["threshold"] = t
-            meta["tasks"][task]["calibrated"] = {
+        for task, (old_t, t, scale) in new.items():
+            spec = meta["tasks"][task]
+            spec["threshold"] = t
+            spec["calibrated"] = {
                 "on": str(args.on.resolve().relative_to(ROOT)) if args.on.resolve().is_relative_to(ROOT)
                 else str(args.on), "sha256": digest, "records": len(rows), "fold_threshold": old_t,
                 "rule": f"highest min(P, R) of offline-combined (k-NN weight {weight}); "
                         "scripts/calibrate_thresholds.py"}
+            if spec.pop("uncalibrated", None):
+                spec["scale"] = scale
+                spec["calibrated"]["scale"] = "0.1 / the median distance of these records' logits from the " \
+                                              "fine-tuned-alone min(P, R) cut"
         path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         print(f"wrote the thresholds into {path}; set CombinedMiscitation.CUT = {cut:.4f} by hand")
     return 0

@@ -29,7 +29,7 @@ at precision >= ``--min-precision`` over the pooled out-of-fold scores (ties: th
 figures are printed with 95% intervals, per writer too, next to the k-NN detector's on the same records (which
 was fitted on some of them: in sample there). Then one model is trained on everything and written as
 ``<out>/miscitation_tuned.safetensors`` + ``miscitation_tuned.json`` (threshold, scale, sources, figures,
-the weights' sha256). Never the newest set (``UNSEEN_SET``, independent7/), which stays unseen.
+the weights' sha256). Never the calibration or the newest set (``refuse_held_out``: independent8/, independent9/).
 """
 
 from __future__ import annotations
@@ -52,11 +52,11 @@ from fit_tuned_classifier import (  # noqa: E402  (a sibling script)
     LR,
     RANK,
     TARGETS,
-    UNSEEN_SET,
     WEIGHT_DECAY,
     Net,
     cell,
     fmt,
+    refuse_held_out,
     sources,
     writer_folds,
     writer_of,
@@ -77,8 +77,7 @@ EPOCHS, MAX_LENGTH = 6, 256
 def read(paths: list[Path]) -> list[dict]:
     rows = []
     for path in paths:
-        if UNSEEN_SET in str(path):
-            sys.exit(f"{path}: {UNSEEN_SET}/ is the unseen set: never fit on it")
+        refuse_held_out(path)
         for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 try:

@@ -57,7 +57,19 @@ WINDOW, MAX_LENGTH = 3, 160
 LR, WEIGHT_DECAY, BATCH = 5e-4, 0.01, 16
 SEED = 20261202
 GOLD = {"awareness": "aware", "intent": "covert_intent"}
-UNSEEN_SET = "independent7"  # the newest labeled set: measured once, never fitted on (docs/classifiers.md)
+UNSEEN_SET = "independent9"  # the newest labeled set: measured once, never fitted on (docs/classifiers.md)
+CALIBRATION_SET = "independent8"  # the set the shipped model's thresholds are cut on: never fitted on either
+UNCALIBRATED = ("fit without cross-validation (--folds 0): threshold and scale are set on an unseen labeled set "
+                "by scripts/calibrate_thresholds.py --write")
+
+
+def refuse_held_out(path) -> None:
+    """Exit naming the set if ``path`` is in the unseen or the calibration set (every fit script calls this)."""
+    if UNSEEN_SET in str(path):
+        sys.exit(f"{path}: {UNSEEN_SET}/ is the unseen set: never fit on it")
+    if CALIBRATION_SET in str(path):
+        sys.exit(f"{path}: {CALIBRATION_SET}/ is the calibration set (scripts/calibrate_thresholds.py): never fit "
+                 "on it")
 
 
 def package_items() -> list[tuple[str, bool | None, bool | None]]:
@@ -76,8 +88,7 @@ def read_records(paths: list[Path], ids: list | None = None) -> list[tuple[str, 
     """(reasoning, aware, covert_intent) per record; ``ids`` (if given) gets each record's (id, paraphrase_of)."""
     out = []
     for path in paths:
-        if UNSEEN_SET in str(path):
-            sys.exit(f"{path}: {UNSEEN_SET}/ is the unseen set: never fit on it")
+        refuse_held_out(path)
         for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -266,37 +277,11 @@ def fmt(c: dict) -> str:
     return f"P {one(c['precision'])} R {one(c['recall'])}"
 
 
-def main(argv: list[str] | None = None) -> int:
-
+def cross_validate(args, pkg, records, ids, paras, para_ids, index) -> tuple[dict | None, dict | None]:
+    """Fold models, out-of-fold logits, each task's F1-optimal cut and score scale on them: (tasks, figures);
+    (None, None) with ``--cv-only`` (after printing)."""
     from deliberate.eval.classifiers.offline import best_threshold
-    from deliberate.eval.classifiers.tuned import META, WEIGHTS
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--fit", nargs="+", type=Path, default=DEFAULT_FIT)
-    ap.add_argument("--paraphrases", nargs="*", type=Path, default=[],
-                    help="reworded records (with paraphrase_of naming a --fit record): trained on in every fold "
-                         "that trains on their source, never scored out of fold")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--group-writers", action="store_true",
-                    help="folds by writer (record id prefix) instead of stratified: out-of-fold scores and the "
-                         "thresholds cut on them come from writers the fold's model never saw")
-    ap.add_argument("--cv-only", action="store_true", help="cross-validate and print; write nothing")
-    ap.add_argument("--oof", type=Path, help="also write the out-of-fold logits here (JSON)")
-    args = ap.parse_args(argv)
-    ids: list = []
-    pkg, records = package_items(), read_records(args.fit, ids)
-    para_ids: list = []
-    paras = read_records(args.paraphrases, para_ids)
-    index = {rid: i for i, (rid, _) in enumerate(ids)}
-    unknown = sorted({src for _, src in para_ids if src not in index}, key=str)
-    if unknown:
-        sys.exit(f"--paraphrases name records that are not in --fit: {', '.join(map(str, unknown[:5]))}")
-    print(f"{len(pkg)} package items, {len(records)} fit records from {', '.join(str(p) for p in args.fit)}, "
-          f"{len(paras)} paraphrases", flush=True)
-    t_start = time.time()
     if args.group_writers:
         fold, groups = writer_folds(ids, args.folds)
         print("folds by writer: " + "; ".join(f"{j + 1}: {', '.join(ws)} ({int((fold == j).sum())} records)"
@@ -325,7 +310,52 @@ def main(argv: list[str] | None = None) -> int:
     if args.oof:
         args.oof.write_text(json.dumps({"folds": fold.tolist(), "logits": oof.round(5).tolist()}))
     if args.cv_only:
-        return 0
+        return None, None
+    return tasks, cv
+
+
+def main(argv: list[str] | None = None) -> int:
+    from deliberate.eval.classifiers.tuned import META, WEIGHTS
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--fit", nargs="+", type=Path, default=DEFAULT_FIT)
+    ap.add_argument("--paraphrases", nargs="*", type=Path, default=[],
+                    help="reworded records (with paraphrase_of naming a --fit record): trained on in every fold "
+                         "that trains on their source, never scored out of fold")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--group-writers", action="store_true",
+                    help="folds by writer (record id prefix) instead of stratified: out-of-fold scores and the "
+                         "thresholds cut on them come from writers the fold's model never saw")
+    ap.add_argument("--cv-only", action="store_true", help="cross-validate and print; write nothing")
+    ap.add_argument("--oof", type=Path, help="also write the out-of-fold logits here (JSON)")
+    args = ap.parse_args(argv)
+    ids: list = []
+    pkg, records = package_items(), read_records(args.fit, ids)
+    para_ids: list = []
+    paras = read_records(args.paraphrases, para_ids)
+    index = {rid: i for i, (rid, _) in enumerate(ids)}
+    unknown = sorted({src for _, src in para_ids if src not in index}, key=str)
+    if unknown:
+        sys.exit(f"--paraphrases name records that are not in --fit: {', '.join(map(str, unknown[:5]))}")
+    print(f"{len(pkg)} package items, {len(records)} fit records from {', '.join(str(p) for p in args.fit)}, "
+          f"{len(paras)} paraphrases", flush=True)
+    t_start = time.time()
+    if args.folds == 0:
+        if args.cv_only or args.oof or args.group_writers:
+            sys.exit("--folds 0 fits no fold models: --cv-only, --oof and --group-writers need folds")
+        tasks = {t: {"index": i, "threshold": 0.0, "scale": 1.0, "gold": key, "uncalibrated": UNCALIBRATED}
+                 for i, (t, key) in enumerate(GOLD.items())}
+        cv = None
+        print("no cross-validation (--folds 0): calibrate the thresholds with scripts/calibrate_thresholds.py")
+    elif args.folds < 2:
+        sys.exit(f"--folds {args.folds}: need 0 (no cross-validation) or at least 2")
+    else:
+        tasks, cv = cross_validate(args, pkg, records, ids, paras, para_ids, index)
+        if tasks is None:
+            return 0
     t0 = time.time()
     net = train(pkg + records + paras, args.epochs, args.seed, log=lambda s: print(s, flush=True))
     print(f"final fit on {len(pkg) + len(records) + len(paras)} items: {time.time() - t0:.0f} s", flush=True)

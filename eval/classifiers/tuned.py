@@ -142,10 +142,13 @@ class TunedClassifier(Classifier):
     kind = "offline-tuned"
     task = "?"
 
-    def __init__(self, folder: str | None = None, batch_size: int = 64):
+    def __init__(self, folder: str | None = None, batch_size: int = 64, *, allow_uncalibrated: bool = False):
         self.net = get_model(folder)
         self.batch_size = batch_size
         spec = self.net.meta["tasks"][self.task]
+        if spec.get("uncalibrated") and not allow_uncalibrated:
+            raise ClassifierError(f"the fine-tuned classifier's {self.task} threshold is not set ({META}: "
+                                  f"{spec['uncalibrated']})")
         self.index, self.threshold, self.scale = int(spec["index"]), float(spec["threshold"]), float(spec["scale"])
         self.window = int(self.net.meta["window"])
 
