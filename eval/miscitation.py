@@ -518,13 +518,19 @@ def make_miscitation_detector(kind: str = "offline", backend=None, k: int = 1, *
 def malformed_ids(text: str, spec: Spec) -> list[str]:
     """ID-like tokens with one of the spec's prefixes that :func:`cited_ids` does not see and that name no
     clause: a suffix (``AS3-bis``, ``GP2.1``, ``AS4a``) or a dash (``AS-2b``). ``AS-3`` (a real clause, spelt
-    with a dash) is not one. In order of first appearance."""
+    with a dash) is not one, nor are two real clauses joined by a dash (the range ``GP1-GP4``, whose ends
+    :func:`cited_ids` checks; ``AS1-4``); a range past the spec's clauses (``AS1-9``) is. In order of first
+    appearance."""
     prefixes = "|".join(sorted(spec.prefixes(), key=len, reverse=True))
+    dash = "[-\u2010\u2011\u2013]"
     out = []
-    for m in re.finditer(rf"\b(?:{prefixes})(?:[-\u2010\u2011\u2013]?[0-9]+(?:[-.][A-Za-z0-9]+|[a-z]+)|"
-                         rf"[-\u2010\u2011\u2013][0-9]+)\b", text or ""):
+    for m in re.finditer(rf"\b(?:{prefixes})(?:{dash}?[0-9]+(?:[-.][A-Za-z0-9]+|[a-z]+)|{dash}[0-9]+)\b", text or ""):
         token = m.group(0)
-        if re.sub(r"[-\u2010\u2011\u2013]", "", token) not in spec.clauses and token not in out:
+        ends = re.fullmatch(rf"({prefixes}){dash}?([0-9]+){dash}(?:({prefixes})?([0-9]+))", token)
+        if ends and {ends.group(1) + ends.group(2), (ends.group(3) or ends.group(1)) + ends.group(4)} <= set(
+                spec.clauses):  # two real clauses joined by a dash: a range or a pair
+            continue
+        if re.sub(dash, "", token) not in spec.clauses and token not in out:
             out.append(token)
     return out
 

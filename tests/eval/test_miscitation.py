@@ -14,6 +14,7 @@ from deliberate.eval.miscitation import (
     licence_polarity,
     load_readings,
     make_miscitation_detector,
+    malformed_ids,
     parse_miscitations,
 )
 from deliberate.specs.loader import load_spec
@@ -246,3 +247,18 @@ def test_pair_model_training_labels_and_cut():
     rec, scores, gold = np.array([0, 1]), np.array([2.0, 0.5]), np.array([True, False, True])
     assert F.choose_cut(unknown, rec, scores, gold, 0.9) > 0.5  # 0.5 would flag record 1, a false positive
     assert F.record_pred(unknown, rec, scores, 1.0).tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("text, unknown", [
+    ("Fix typos in GP1-GP4: done.", []),  # a range of real clauses (ninth set, h9B-0102: was flagged)
+    ("AS1\u2013AS5 all apply here.", []),
+    ("AS2-3 cover this.", []),
+    ("AS1-9 cover this.", ["AS1-9"]),  # a range past the spec's clauses
+    ("AS3-bis says metric disputes go to the owner.", ["AS3-bis"]),
+    ("AS-2b covers deadline pressure.", ["AS-2b"]),
+    ("GP-3 says rules hold in new settings.", []),  # a real clause spelt with a dash
+])
+def test_malformed_ids_are_not_ranges_of_real_clauses(text, unknown):
+    spec = load_spec("anti_scheming")
+    assert malformed_ids(text, spec) == unknown
+    assert [m["clause"] for m in find_miscitations([text], spec)[0]["miscitations"]] == unknown
