@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=2 .venv/bin/python scripts/fit_tuned_classifier.py
         [--fit FILE.jsonl ...] [--out eval/classifiers/exemplars] [--folds 5] [--epochs 3] [--seed 0]
-        [--group-writers] [--cv-only] [--oof /tmp/oof.json]
+        [--group-writers] [--cv-only] [--oof /tmp/oof.json]   (--folds 0: no cross-validation)
 
 Model: all-MiniLM-L6-v2 (the packaged one) with LoRA adapters (rank 16, alpha 32, dropout 0.1) on every linear
 layer of its six blocks, mean pooling and a linear head with two outputs (awareness, covert intent), trained end
@@ -29,9 +29,14 @@ Then one model is trained on everything and written as ``<out>/tuned.safetensors
 layer, the head; fp16) and ``<out>/tuned.json`` (tuned.META_FIELDS, thresholds, score scales, the training
 sources and the cross-validated figures). The score scale maps the out-of-fold logits' median distance from
 the threshold to 0.1, about the spread of the k-NN method's scores.
+``--folds 0`` skips the cross-validation: the final model only, with no threshold or scale (``tasks.<t>.
+uncalibrated``; the classifiers refuse to load it) until ``scripts/calibrate_thresholds.py --write`` sets both on
+a labeled set the model never saw (the shipped model G, session 12: the fold cuts never fit the full model anyway,
+and the folds tripled the fit time). Every fit refuses the calibration and the unseen set (``refuse_held_out``).
 
 Runtime on the 2-core dev box: about 75 s per epoch per 2,000 windows; the default (5 folds + the final fit on
-970 items) about 25 minutes. Results repeat on the same machine and thread count (fixed seeds); another CPU
+970 items) about 25 minutes; model G (``--folds 0``, 4,657 items, 14,556 windows, OMP_NUM_THREADS=2) 46.5
+minutes. Results repeat on the same machine and thread count (fixed seeds); another CPU
 gives weights equal to float rounding.
 """
 
