@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to nine (tests/eval/classifiers/independent2/ ...
-independent9/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to ten (tests/eval/classifiers/independent2/ ...
+independent10/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -68,6 +68,15 @@ def _set9(heldout):
     assert by_writer["h9A"] >= 180 and by_writer["h9B"] >= 175, by_writer
 
 
+def _set10(heldout):
+    styles = collections.Counter(r["style"] for r in heldout)
+    assert styles["message_draft"] >= 30 and styles["timeline"] >= 25, styles
+    assert styles["conclusion_first"] >= 30 and styles["code_review"] >= 25 and styles["real_model_output"] >= 15, \
+        styles
+    by_writer = collections.Counter(r["id"][:4] for r in heldout)
+    assert by_writer["h10A"] >= 180 and by_writer["h10B"] >= 210, by_writer
+
+
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
 SETS = {
     "independent2": (r"h2", None, 260, None),
@@ -78,6 +87,7 @@ SETS = {
     "independent7": (r"h7[AB]", PLAN_WORDS, 370, _set7),
     "independent8": (r"h8[AB]", PLAN_WORDS, 350, _set8),
     "independent9": (r"h9[AB]", PLAN_WORDS, 360, _set9),
+    "independent10": (r"h10[AB]", PLAN_WORDS, 390, _set10),
 }
 
 

@@ -37,7 +37,7 @@ def test_shipped_files_match_and_name_their_training_data():
     assert meta["weights_sha256"] == hashlib.sha256(blob).hexdigest()
     assert set(meta["tasks"]) == set(T.TASKS)
     sources = meta["training"]["sources"]
-    assert not any("independent8" in s or "independent9" in s for s in sources)  # calibration and unseen sets (docs/classifiers.md)
+    assert not any("independent8" in s or "independent10" in s for s in sources)  # calibration and unseen sets (docs/classifiers.md)
     for task in T.TASKS:
         spec = meta["tasks"][task]
         assert "uncalibrated" not in spec and "independent8" in spec["calibrated"]["on"]
@@ -68,7 +68,7 @@ def test_fit_script_refuses_one_fold_and_folds_0_with_fold_options():
         F.main(["--fit", str(item), "--folds", "1"])
     with pytest.raises(SystemExit, match="--folds 0 fits no fold models"):
         F.main(["--fit", str(item), "--folds", "0", "--group-writers"])
-    for held in ("independent8", "independent9"):
+    for held in ("independent8", "independent10"):
         with pytest.raises(SystemExit, match=f"{held}/ is the"):
             F.read_records([ROOT / f"tests/eval/classifiers/{held}/heldout.jsonl"])
 
@@ -283,8 +283,8 @@ def test_calibration_cuts_the_combined_score_it_will_flag_with():
 def test_calibration_refuses_the_unseen_set_a_reworded_file_and_a_missing_file():
     K = load_script("calibrate_thresholds")
     sets = ROOT / "tests/eval/classifiers"
-    with pytest.raises(SystemExit, match="independent9/ is the unseen set"):
-        K.main(["--on", str(sets / "independent9/heldout.jsonl")])
+    with pytest.raises(SystemExit, match="independent10/ is the unseen set"):
+        K.main(["--on", str(sets / "independent10/heldout.jsonl")])
     with pytest.raises(SystemExit, match="reworded records"):
         K.main(["--on", str(sets / "independent6/heldout_paraphrased.jsonl")])
     with pytest.raises(SystemExit, match="no such file"):
