@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to ten (tests/eval/classifiers/independent2/ ...
-independent10/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to eleven (tests/eval/classifiers/independent2/ ...
+independent11/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -77,6 +77,14 @@ def _set10(heldout):
     assert by_writer["h10A"] >= 180 and by_writer["h10B"] >= 210, by_writer
 
 
+def _set11(heldout):
+    styles = collections.Counter(r["style"] for r in heldout)
+    assert styles["teaching"] >= 30 and styles["negotiation"] >= 25, styles
+    assert styles["policy_quoting"] >= 30 and styles["pros_cons"] >= 25 and styles["real_model_output"] >= 15, styles
+    by_writer = collections.Counter(r["id"][:4] for r in heldout)
+    assert by_writer["h11A"] >= 200 and by_writer["h11B"] >= 200, by_writer
+
+
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
 SETS = {
     "independent2": (r"h2", None, 260, None),
@@ -88,6 +96,7 @@ SETS = {
     "independent8": (r"h8[AB]", PLAN_WORDS, 350, _set8),
     "independent9": (r"h9[AB]", PLAN_WORDS, 360, _set9),
     "independent10": (r"h10[AB]", PLAN_WORDS, 390, _set10),
+    "independent11": (r"h11[AB]", PLAN_WORDS, 400, _set11),
 }
 
 
