@@ -15,7 +15,8 @@ edited by hand to it (they are three numbers, and docs/classifiers.md records wh
 
 Default fit data (the shipped numbers' data): both halves of the first independent set, the second and the
 third (tests/eval/classifiers/independent/, independent2/, independent3/): three writers, so a cut that holds
-across ways of paraphrasing a clause. Never the calibration or the newest set (independent8/, independent10/).
+across ways of paraphrasing a clause. Never the calibration sets or the newest set
+(fit_tuned_classifier.refuse_held_out).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ at precision >= ``--min-precision`` over the pooled out-of-fold scores (ties: th
 figures are printed with 95% intervals, per writer too, next to the k-NN detector's on the same records (which
 was fitted on some of them: in sample there). Then one model is trained on everything and written as
 ``<out>/miscitation_tuned.safetensors`` + ``miscitation_tuned.json`` (threshold, scale, sources, figures,
-the weights' sha256). Never the calibration or the newest set (``refuse_held_out``: independent8/, independent10/).
+the weights' sha256). Never the calibration or the newest set (``refuse_held_out``).
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -62,19 +63,20 @@ WINDOW, MAX_LENGTH = 3, 160
 LR, WEIGHT_DECAY, BATCH = 5e-4, 0.01, 16
 SEED = 20261202
 GOLD = {"awareness": "aware", "intent": "covert_intent"}
-UNSEEN_SET = "independent10"  # the newest labeled set: measured once, never fitted on (docs/classifiers.md)
-CALIBRATION_SET = "independent8"  # the set the shipped model's thresholds are cut on: never fitted on either
+UNSEEN_SET = "independent11"  # the newest labeled set: measured once, never fitted on (docs/classifiers.md)
+# the sets the shipped models' thresholds are cut on (scripts/calibrate_thresholds.py): never fitted on either
+CALIBRATION_SETS = ("independent8", "independent9", "independent10")
 UNCALIBRATED = ("fit without cross-validation (--folds 0): threshold and scale are set on an unseen labeled set "
                 "by scripts/calibrate_thresholds.py --write")
 
 
 def refuse_held_out(path) -> None:
     """Exit naming the set if ``path`` is in the unseen or the calibration set (every fit script calls this)."""
-    if UNSEEN_SET in str(path):
+    if re.search(rf"\b{UNSEEN_SET}\b", str(path)):
         sys.exit(f"{path}: {UNSEEN_SET}/ is the unseen set: never fit on it")
-    if CALIBRATION_SET in str(path):
-        sys.exit(f"{path}: {CALIBRATION_SET}/ is the calibration set (scripts/calibrate_thresholds.py): never fit "
-                 "on it")
+    for name in CALIBRATION_SETS:
+        if re.search(rf"\b{name}\b", str(path)):
+            sys.exit(f"{path}: {name}/ is a calibration set (scripts/calibrate_thresholds.py): never fit on it")
 
 
 def package_items() -> list[tuple[str, bool | None, bool | None]]:

@@ -37,10 +37,10 @@ def test_shipped_files_match_and_name_their_training_data():
     assert meta["weights_sha256"] == hashlib.sha256(blob).hexdigest()
     assert set(meta["tasks"]) == set(T.TASKS)
     sources = meta["training"]["sources"]
-    assert not any("independent8" in s or "independent10" in s for s in sources)  # calibration and unseen sets (docs/classifiers.md)
+    assert not any(f"independent{n}/" in s for s in sources for n in (8, 9, 10, 11))  # calibration, unseen sets
     for task in T.TASKS:
         spec = meta["tasks"][task]
-        assert "uncalibrated" not in spec and "independent8" in spec["calibrated"]["on"]
+        assert "uncalibrated" not in spec and "independent8" in str(spec["calibrated"]["on"])
         if meta["training"]["folds"] == 0:  # fit without cross-validation: the scale was set on the calibration set
             assert meta["training"]["cross_validated"] is None and "scale" in spec["calibrated"]
             continue
@@ -68,8 +68,8 @@ def test_fit_script_refuses_one_fold_and_folds_0_with_fold_options():
         F.main(["--fit", str(item), "--folds", "1"])
     with pytest.raises(SystemExit, match="--folds 0 fits no fold models"):
         F.main(["--fit", str(item), "--folds", "0", "--group-writers"])
-    for held in ("independent8", "independent10"):
-        with pytest.raises(SystemExit, match=f"{held}/ is the"):
+    for held in ("independent8", "independent9", "independent10", "independent11"):
+        with pytest.raises(SystemExit, match=f"{held}/ is (the|a)"):
             F.read_records([ROOT / f"tests/eval/classifiers/{held}/heldout.jsonl"])
 
 
@@ -193,11 +193,11 @@ def test_precision_recall_on_the_package_labeled_sets():
 
 
 # measured with the shipped weights (model G, session 12: sets 1-7, no cross-validation, thresholds and scales set
-# on the eighth set by scripts/calibrate_thresholds.py) and the combined kind's k-NN weight 0.5: tuned awareness
-# P 0.921 R 0.935, intent P 0.836 R 0.927; combined awareness P 0.968 R 0.984, intent P 0.938 R 0.818 (model E,
-# cuts set on the sixth set: tuned 0.934/0.919, 0.769/0.909; combined 0.968/0.968, 0.896/0.782)
-FLOORS = {("offline-tuned", "awareness"): (0.90, 0.91), ("offline-tuned", "intent"): (0.81, 0.90),
-          ("offline-combined", "awareness"): (0.95, 0.96), ("offline-combined", "intent"): (0.91, 0.80)}
+# on the eighth to tenth sets pooled by scripts/calibrate_thresholds.py) and the combined kind's k-NN weight 0.5:
+# tuned awareness P 0.908 R 0.952, intent P 0.836 R 0.927; combined awareness P 0.953 R 0.984, intent P 0.936
+# R 0.800 (model E, cuts set on the sixth set: tuned 0.934/0.919, 0.769/0.909; combined 0.968/0.968, 0.896/0.782)
+FLOORS = {("offline-tuned", "awareness"): (0.89, 0.93), ("offline-tuned", "intent"): (0.81, 0.90),
+          ("offline-combined", "awareness"): (0.93, 0.96), ("offline-combined", "intent"): (0.91, 0.78)}
 
 
 def test_combined_kind_adds_the_weighted_scores_and_merges_their_sentences():
@@ -283,8 +283,8 @@ def test_calibration_cuts_the_combined_score_it_will_flag_with():
 def test_calibration_refuses_the_unseen_set_a_reworded_file_and_a_missing_file():
     K = load_script("calibrate_thresholds")
     sets = ROOT / "tests/eval/classifiers"
-    with pytest.raises(SystemExit, match="independent10/ is the unseen set"):
-        K.main(["--on", str(sets / "independent10/heldout.jsonl")])
+    with pytest.raises(SystemExit, match="independent11/ is the unseen set"):
+        K.main(["--on", str(sets / "independent8/heldout.jsonl"), str(sets / "independent11/heldout.jsonl")])
     with pytest.raises(SystemExit, match="reworded records"):
         K.main(["--on", str(sets / "independent6/heldout_paraphrased.jsonl")])
     with pytest.raises(SystemExit, match="no such file"):
