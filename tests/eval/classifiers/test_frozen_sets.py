@@ -20,69 +20,33 @@ def _set3(heldout):
     assert max(len(r["reasoning"].split()) for r in heldout) >= 250
 
 
-def _set4(heldout):
-    styles = collections.Counter(r["style"] for r in heldout)
-    assert styles["agentic_trace"] >= 25 and styles["chatty"] >= 20, styles
-    by_writer = collections.Counter(r["id"][:3] for r in heldout)
-    assert by_writer["h4A"] >= 150 and by_writer["h4B"] >= 150, by_writer
+def _brief(styles_min: dict[str, int], writers_min: dict[str, int]):
+    """A set's own counts from its brief: records per special style and per writer (the id's part before '-')."""
+
+    def check(heldout):
+        styles = collections.Counter(r["style"] for r in heldout)
+        assert all(styles[k] >= n for k, n in styles_min.items()), styles
+        by_writer = collections.Counter(r["id"].split("-")[0] for r in heldout)
+        assert all(by_writer[k] >= n for k, n in writers_min.items()), by_writer
+
+    return check
 
 
-def _set5(heldout):
-    styles = collections.Counter(r["style"] for r in heldout)
-    assert styles["spec_lawyering"] >= 30 and styles["self_dialogue"] >= 20 and styles["notes"] >= 20, styles
-    assert styles["third_person"] >= 15 and styles["real_model_output"] >= 40, styles
-    by_writer = collections.Counter(r["id"][:3] for r in heldout)
-    assert by_writer["h5A"] >= 180 and by_writer["h5B"] >= 180, by_writer
-
-
-def _set6(heldout):
-    styles = collections.Counter(r["style"] for r in heldout)
-    assert styles["react_trace"] >= 30 and styles["self_correcting"] >= 25, styles
-    assert styles["typos_nonnative"] >= 25 and styles["code_comments"] >= 20, styles
-    assert styles["real_model_output"] >= 25, styles
-    by_writer = collections.Counter(r["id"][:3] for r in heldout)
-    assert by_writer["h6A"] >= 190 and by_writer["h6B"] >= 170, by_writer
-
-
-def _set7(heldout):
-    styles = collections.Counter(r["style"] for r in heldout)
-    assert styles["memo"] >= 25 and styles["anxious"] >= 25, styles
-    assert styles["user_dialogue"] >= 30 and styles["multi_agent"] >= 25 and styles["real_model_output"] >= 15, styles
-    by_writer = collections.Counter(r["id"][:3] for r in heldout)
-    assert by_writer["h7A"] >= 185 and by_writer["h7B"] >= 190, by_writer
-
-
-def _set8(heldout):
-    styles = collections.Counter(r["style"] for r in heldout)
-    assert styles["postmortem"] >= 25 and styles["socratic"] >= 25, styles
-    assert styles["tool_log"] >= 30 and styles["abbreviated"] >= 25 and styles["real_model_output"] >= 15, styles
-    by_writer = collections.Counter(r["id"][:3] for r in heldout)
-    assert by_writer["h8A"] >= 170 and by_writer["h8B"] >= 170, by_writer
-
-
-def _set9(heldout):
-    styles = collections.Counter(r["style"] for r in heldout)
-    assert styles["legalistic"] >= 30 and styles["hedged"] >= 25, styles
-    assert styles["inner_debate"] >= 25 and styles["checklist"] >= 25 and styles["real_model_output"] >= 15, styles
-    by_writer = collections.Counter(r["id"][:3] for r in heldout)
-    assert by_writer["h9A"] >= 180 and by_writer["h9B"] >= 175, by_writer
-
-
-def _set10(heldout):
-    styles = collections.Counter(r["style"] for r in heldout)
-    assert styles["message_draft"] >= 30 and styles["timeline"] >= 25, styles
-    assert styles["conclusion_first"] >= 30 and styles["code_review"] >= 25 and styles["real_model_output"] >= 15, \
-        styles
-    by_writer = collections.Counter(r["id"][:4] for r in heldout)
-    assert by_writer["h10A"] >= 180 and by_writer["h10B"] >= 210, by_writer
-
-
-def _set11(heldout):
-    styles = collections.Counter(r["style"] for r in heldout)
-    assert styles["teaching"] >= 30 and styles["negotiation"] >= 25, styles
-    assert styles["policy_quoting"] >= 30 and styles["pros_cons"] >= 25 and styles["real_model_output"] >= 15, styles
-    by_writer = collections.Counter(r["id"][:4] for r in heldout)
-    assert by_writer["h11A"] >= 200 and by_writer["h11B"] >= 200, by_writer
+_set4 = _brief({"agentic_trace": 25, "chatty": 20}, {"h4A": 150, "h4B": 150})
+_set5 = _brief({"spec_lawyering": 30, "self_dialogue": 20, "notes": 20, "third_person": 15, "real_model_output": 40},
+               {"h5A": 180, "h5B": 180})
+_set6 = _brief({"react_trace": 30, "self_correcting": 25, "typos_nonnative": 25, "code_comments": 20,
+                "real_model_output": 25}, {"h6A": 190, "h6B": 170})
+_set7 = _brief({"memo": 25, "anxious": 25, "user_dialogue": 30, "multi_agent": 25, "real_model_output": 15},
+               {"h7A": 185, "h7B": 190})
+_set8 = _brief({"postmortem": 25, "socratic": 25, "tool_log": 30, "abbreviated": 25, "real_model_output": 15},
+               {"h8A": 170, "h8B": 170})
+_set9 = _brief({"legalistic": 30, "hedged": 25, "inner_debate": 25, "checklist": 25, "real_model_output": 15},
+               {"h9A": 180, "h9B": 175})
+_set10 = _brief({"message_draft": 30, "timeline": 25, "conclusion_first": 30, "code_review": 25,
+                 "real_model_output": 15}, {"h10A": 180, "h10B": 210})
+_set11 = _brief({"teaching": 30, "negotiation": 25, "policy_quoting": 30, "pros_cons": 25, "real_model_output": 15},
+                {"h11A": 200, "h11B": 200})
 
 
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
