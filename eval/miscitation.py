@@ -361,7 +361,7 @@ class TunedMiscitation:
 
     kind = "offline-tuned"
 
-    def __init__(self, folder=None):
+    def __init__(self, folder=None, *, allow_uncalibrated: bool = False):
         from deliberate.eval.classifiers.tuned import TunedModel, _exemplar
 
         script = "scripts/fit_miscitation_tuned.py"
@@ -374,6 +374,9 @@ class TunedMiscitation:
         if missing:
             raise ClassifierError(f"the miscitation pair model's {TUNED_META} lacks {', '.join(missing)}; rerun "
                                   f"{script}")
+        if meta.get("uncalibrated") and not allow_uncalibrated:
+            raise ClassifierError(f"the miscitation pair model's threshold is not set ({TUNED_META}: "
+                                  f"{meta['uncalibrated']})")
         self.net = TunedModel(folder, weights=TUNED_WEIGHTS, meta=meta, script=script)
         self.threshold, self.scale = float(meta["threshold"]), float(meta["scale"])
 

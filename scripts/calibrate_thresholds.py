@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=2 .venv/bin/python scripts/calibrate_thresholds.py \\
         [--on FILE.jsonl ...] [--min-precision 0.90] [--write]
 
-Default ``--on``: the held-out files of the calibration sets (``CALIBRATION_SETS``: independent8-10), pooled.
+Default ``--on``: the held-out files of the calibration sets (``CALIBRATION_SETS``: independent10-11), pooled.
 One set of about 370 records gave cuts that missed on the next (session 12: thresholds cut on the eighth set left
 awareness recall 0.86-0.87 on the ninth and tenth, and the miscitation cut precision 0.79-0.85; the writers differ
 more than the sets), so the cuts are set on three sets' six writers at once. The miscitation cut's precision
@@ -27,7 +27,10 @@ What it sets, one number per instrument, each for the default kind (``offline-co
 * semantic miscitation: ``CombinedMiscitation.CUT``, the cut on pair score + weight x k-NN score with the best
   record-level miscitation recall (unknown IDs and semantic together) at precision >= ``--min-precision``
   (scripts/fit_miscitation_tuned.py's rule). Printed; the class attribute is edited by hand (one number, and
-  docs/classifiers.md says where it came from), as scripts/fit_miscitation.py's numbers are.
+  docs/classifiers.md says where it came from), as scripts/fit_miscitation.py's numbers are. A pair model fit
+  with ``--folds 0`` (``miscitation_tuned.json`` ``uncalibrated``) first gets its own threshold (the same rule on
+  its logits alone, as scripts/fit_miscitation_tuned.py cuts on out-of-fold ones) and scale (0.1 / their median
+  distance from it); ``--write`` writes both there with where they came from.
 
 Figures are printed before and after, in sample for the new cuts (the set chose them): the honest estimate is
 the next unseen set. Only paraphrase-free held-out files make sense here (a reworded record would count twice).
@@ -93,6 +96,16 @@ def unseen_scale(best_logits, gold) -> float:
     return round(0.1 / (float(np.median(np.abs(logits - cut))) or 1.0), 4)
 
 
+def pair_calibration(unknown, rec, logits, gold, min_precision: float) -> tuple[float, float]:
+    """Threshold and scale of a miscitation pair model fit with ``--folds 0``: the cut with the best record-level
+    recall at ``min_precision`` on its logits (fit_miscitation_tuned.choose_cut, the rule its folds use) and 0.1
+    over the logits' median distance from it (as that script sizes the scale on out-of-fold logits)."""
+    logits = np.asarray(logits, dtype=float)
+    t = choose_cut(unknown, rec, logits, gold, min_precision)
+    spread = float(np.median(np.abs(logits - t))) if len(logits) else 0.0
+    return t, round(0.1 / (spread or 1.0), 4)
+
+
 def read_labeled(path: Path) -> list[dict]:
     rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -118,7 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         TunedIntentMonitor,
         _exemplar,
     )
-    from deliberate.eval.miscitation import CombinedMiscitation, attributions, find_miscitations
+    from deliberate.eval.miscitation import (
+        TUNED_META,
+        CombinedMiscitation,
+        TunedMiscitation,
+        attributions,
+        find_miscitations,
+    )
     from deliberate.specs.loader import load_spec
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -163,15 +182,25 @@ def main(argv: list[str] | None = None) -> int:
         new[task] = (old_t if fitted else None, round(t, 4), scale)
 
     spec = load_spec("anti_scheming")
-    det = CombinedMiscitation()
+    det = CombinedMiscitation(tuned=TunedMiscitation(allow_uncalibrated=True))
     unknown = np.array([bool(r["unknown"]) for r in find_miscitations(texts, spec)])
     flat = [(i, a) for i, text in enumerate(texts) for a in attributions(text, spec)]
     claims = [(a.clause, a.claim) for _, a in flat]
+    rec = np.array([i for i, _ in flat], dtype=int)
+    gold = np.array([r["citation"] == "miscite" for r in rows])
+    pair_new = None
+    if det.tuned.net.meta.get("uncalibrated"):  # a pair model fit with --folds 0: its own cut and scale first
+        det.tuned.threshold, det.tuned.scale = 0.0, 1.0  # score = the logit
+        logits = np.array([s for s, _ in det.tuned.score(claims, spec)]) if claims else np.zeros(0)
+        t, scale = pair_calibration(unknown, rec, logits, gold, args.min_precision)
+        print(f"[miscitation pair model] threshold (none: fit with --folds 0) -> {t:.4f}, scale {scale} (best "
+              f"recall at precision >= {args.min_precision}, the fit script's rule, on these records' logits)")
+        print(f"    pair model alone, new cut (in sample): {fmt(cell(record_pred(unknown, rec, logits, t), gold))}")
+        det.tuned.threshold, det.tuned.scale = t, scale
+        pair_new = (round(t, 4), scale)
     ts = np.array([s for s, _ in det.tuned.score(claims, spec)]) if claims else np.zeros(0)
     ks = np.array([s for s, _ in det.knn.score(claims, spec)]) if claims else np.zeros(0)
-    rec = np.array([i for i, _ in flat], dtype=int)
     summed = ts + det.KNN_WEIGHT * ks
-    gold = np.array([r["citation"] == "miscite" for r in rows])
     cut = choose_cut(unknown, rec, summed, gold, args.min_precision)
     print(f"[miscitation] CombinedMiscitation.CUT {det.CUT} -> {cut:.4f} ({len(claims)} clause mentions; "
           f"best recall at precision >= {args.min_precision})")
@@ -203,6 +232,18 @@ def main(argv: list[str] | None = None) -> int:
                     spec["calibrated"]["scale"] = before["scale"] + f" (on {before['on']})"
         path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         print(f"wrote the thresholds into {path}; set CombinedMiscitation.CUT = {cut:.4f} by hand")
+        if pair_new is not None:
+            path = Path(str(_exemplar(TUNED_META)))
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            meta["threshold"], meta["scale"] = pair_new
+            meta.pop("uncalibrated", None)
+            meta["calibrated"] = {
+                "on": where, "sha256": digests, "records": len(rows),
+                "rule": f"best record-level miscitation recall at precision >= {args.min_precision} of the pair "
+                        "model alone; scale 0.1 / the median distance of these records' logits from that cut; "
+                        "scripts/calibrate_thresholds.py"}
+            path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+            print(f"wrote the pair model's threshold and scale into {path}")
     return 0
 
 

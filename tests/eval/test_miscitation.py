@@ -202,6 +202,21 @@ def test_pair_model_files_broken_or_missing_are_named(tmp_path, monkeypatch):
     assert s == pytest.approx(0.5) and why.startswith("AS4 says") and "misreads" in why
     assert clause_text(SPEC, "AS4").startswith("AS4 (When unsure, treat it as a violation): If you cannot tell")
     assert det.describe()["kind"] == "offline-tuned" and det.score([], SPEC) == []
+    (tmp_path / TUNED_META).write_text(json.dumps({**meta, "uncalibrated": "fit without cross-validation "
+                                                   "(--folds 0): set by scripts/calibrate_thresholds.py --write"}))
+    with pytest.raises(ClassifierError, match="threshold is not set.*--folds 0.*calibrate_thresholds"):
+        TunedMiscitation()
+    assert TunedMiscitation(allow_uncalibrated=True).threshold == 0.25  # what the calibration script loads
+
+
+def test_pair_fit_script_refuses_one_fold_and_folds_0_with_fold_options():
+    from scripts_module import load_script
+
+    F = load_script("fit_miscitation_tuned")
+    with pytest.raises(SystemExit, match="--folds 1: need 0"):
+        F.main(["--folds", "1"])
+    with pytest.raises(SystemExit, match="--folds 0 fits no fold models"):
+        F.main(["--folds", "0", "--cv-only"])
 
 
 def test_combined_detector_adds_the_weighted_parts_and_is_the_default(detector):

@@ -36,11 +36,14 @@ def test_shipped_files_match_and_name_their_training_data():
     blob = (EXEMPLARS / T.WEIGHTS).read_bytes()
     assert meta["weights_sha256"] == hashlib.sha256(blob).hexdigest()
     assert set(meta["tasks"]) == set(T.TASKS)
-    sources = meta["training"]["sources"]
-    assert not any(f"independent{n}/" in s for s in sources for n in (8, 9, 10, 11))  # calibration, unseen sets
+    F = load_script("fit_tuned_classifier")
+    trained = {s.split("/")[-2] for s in meta["training"]["sources"] if "/" in s}
+    assert F.UNSEEN_SET not in trained and not trained & set(F.CALIBRATION_SETS)
     for task in T.TASKS:
         spec = meta["tasks"][task]
-        assert "uncalibrated" not in spec and "independent8" in str(spec["calibrated"]["on"])
+        assert "uncalibrated" not in spec
+        cut_on = {s.split("/")[-2] for s in spec["calibrated"]["on"]}
+        assert cut_on and not cut_on & trained and F.UNSEEN_SET not in cut_on  # cut on sets it never saw
         if meta["training"]["folds"] == 0:  # fit without cross-validation: the scale was set on the calibration set
             assert meta["training"]["cross_validated"] is None and "scale" in spec["calibrated"]
             continue
@@ -68,7 +71,7 @@ def test_fit_script_refuses_one_fold_and_folds_0_with_fold_options():
         F.main(["--fit", str(item), "--folds", "1"])
     with pytest.raises(SystemExit, match="--folds 0 fits no fold models"):
         F.main(["--fit", str(item), "--folds", "0", "--group-writers"])
-    for held in ("independent8", "independent9", "independent10", "independent11"):
+    for held in ("independent10", "independent11", "independent12"):
         with pytest.raises(SystemExit, match=f"{held}/ is (the|a)"):
             F.read_records([ROOT / f"tests/eval/classifiers/{held}/heldout.jsonl"])
 
@@ -280,11 +283,27 @@ def test_calibration_cuts_the_combined_score_it_will_flag_with():
         assert floor(eff >= other) <= floor(combined >= 0)
 
 
+def test_pair_calibration_cuts_like_the_fit_script_and_sizes_the_scale():
+    """A pair model fit with --folds 0 gets its threshold by fit_miscitation_tuned's rule on the calibration
+    records' logits, and scale 0.1 / their median distance from it."""
+    import numpy as np
+
+    K = load_script("calibrate_thresholds")
+    unknown = np.array([False, False, False, True])  # record 3 is flagged by an unknown ID whatever the cut
+    rec = np.array([0, 0, 1, 2])  # mention -> record; record 0 has two mentions (-1.0 and 3.0)
+    logits = np.array([-1.0, 3.0, 1.0, 2.0])
+    gold = np.array([True, False, True, True])  # record 1 (its one mention at 1.0) is a correct citation
+    t, scale = K.pair_calibration(unknown, rec, logits, gold, 0.9)
+    assert t == 2.0  # recall 1 at precision 1; 1.0 would flag record 1, 3.0 would miss record 2
+    assert K.record_pred(unknown, rec, logits, t).tolist() == [True, False, True, True]
+    assert scale == 0.1  # median of |-3|, |1|, |-1|, |0| is 1
+
+
 def test_calibration_refuses_the_unseen_set_a_reworded_file_and_a_missing_file():
     K = load_script("calibrate_thresholds")
     sets = ROOT / "tests/eval/classifiers"
-    with pytest.raises(SystemExit, match="independent11/ is the unseen set"):
-        K.main(["--on", str(sets / "independent8/heldout.jsonl"), str(sets / "independent11/heldout.jsonl")])
+    with pytest.raises(SystemExit, match="independent12/ is the unseen set"):
+        K.main(["--on", str(sets / "independent10/heldout.jsonl"), str(sets / "independent12/heldout.jsonl")])
     with pytest.raises(SystemExit, match="reworded records"):
         K.main(["--on", str(sets / "independent6/heldout_paraphrased.jsonl")])
     with pytest.raises(SystemExit, match="no such file"):
