@@ -1,5 +1,5 @@
 """Shared checks of the frozen, independently written labeled sets of reasoning
-(tests/eval/classifiers/independent2/ to independent11/): well-formed records, paraphrases of every positive,
+(tests/eval/classifiers/independent2/ to independent12/): well-formed records, paraphrases of every positive,
 and the sha256 each set's README records. They never run a classifier."""
 
 from __future__ import annotations
