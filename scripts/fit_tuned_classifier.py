@@ -36,7 +36,8 @@ and the folds tripled the fit time). Every fit refuses the calibration and the u
 
 Runtime on the 2-core dev box: about 75 s per epoch per 2,000 windows; the default (5 folds + the final fit on
 970 items) about 25 minutes; model G (``--folds 0``, 4,657 items, 14,556 windows, OMP_NUM_THREADS=2) 46.5
-minutes. Results repeat on the same machine and thread count (fixed seeds); another CPU
+minutes; model H (``--folds 0``, sets 1-9: 5,834 items, 19,228 windows, OMP_NUM_THREADS=2, box otherwise idle)
+58.2 minutes. Results repeat on the same machine and thread count (fixed seeds); another CPU
 gives weights equal to float rounding.
 """
 
