@@ -6,7 +6,8 @@
 Default ``--on``: the held-out files of the calibration sets (``CALIBRATION_SETS``: independent10-11), pooled.
 One set of about 370 records gave cuts that missed on the next (session 12: thresholds cut on the eighth set left
 awareness recall 0.86-0.87 on the ninth and tenth, and the miscitation cut precision 0.79-0.85; the writers differ
-more than the sets), so the cuts are set on three sets' six writers at once. The miscitation cut's precision
+more than the sets), so the cuts are set on several sets' writers at once (sets 8-10 for model G, 10-11 for
+model H). The miscitation cut's precision
 floor is the target's own, 0.90 (0.92 before, as headroom for one set's noise; on the three sets pooled it left
 recall 0.79).
 
