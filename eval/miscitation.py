@@ -406,14 +406,15 @@ class CombinedMiscitation:
     (:class:`TunedMiscitation`) on every claim; the score is the pair model's plus ``KNN_WEIGHT`` times the
     k-NN one's minus ``CUT``, flagged iff >= 0. The weight was chosen on the fourth independent set, where both
     parts were out of sample (record-level P 0.91 R 0.72 against the k-NN detector's 0.90 / 0.69 and the pair
-    model's 0.91 / 0.63; either part alone flagging (OR) had R 0.78 at P 0.85); the cut on the tenth and eleventh
+    model's 0.91 / 0.63; either part alone flagging (OR) had R 0.78 at P 0.85); the cut on the tenth to twelfth
     sets pooled, which neither part (pair model F, sets 1-9) was fitted on, by scripts/calibrate_thresholds.py
     (best recall at precision >= 0.90; -0.05 first, -0.113 set on the sixth set, -0.1414 on the eighth, -0.0934
-    on the eighth to tenth for pair model E). docs/classifiers.md. The why names both scores."""
+    on the eighth to tenth for pair model E, -0.0244 on the tenth and eleventh for pair model F).
+    docs/classifiers.md. The why names both scores."""
 
     kind = "offline-combined"
     KNN_WEIGHT = 0.5
-    CUT = -0.0244
+    CUT = -0.0483
 
     def __init__(self, knn: OfflineMiscitation | None = None, tuned: TunedMiscitation | None = None):
         self.knn = knn or OfflineMiscitation()

@@ -147,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
                          "sets' held-out files)")
     ap.add_argument("--min-precision", type=float, default=0.90)
     ap.add_argument("--write", action="store_true", help="write the thresholds into exemplars/tuned.json")
+    ap.add_argument("--rescale", action="store_true",
+                    help="set the score scales on these records too, as for a model fit with --folds 0 (needed "
+                         "when a task's logit changed: an ensemble member added, a scale set on other sets)")
     args = ap.parse_args(argv)
     for path in args.on:
         if re.search(rf"\b{UNSEEN_SET}\b", str(path)):
@@ -168,19 +171,20 @@ def main(argv: list[str] | None = None) -> int:
         logits = np.array([r["score"] for r in tuned.classify(texts)])
         knn = np.array([r["score"] for r in knn_cls().classify(texts)])
         gold = np.array([r[GOLD[task]] for r in rows])
-        if not fitted:  # no out-of-fold logits: the scale comes from these records (see unseen_scale)
+        rescaled = not fitted or args.rescale
+        if rescaled:  # no out-of-fold logits (or asked): the scale comes from these records (see unseen_scale)
             scale = unseen_scale(logits, gold)
         t = combined_threshold(logits, knn, gold, scale, weight)
         eff = effective_logits(logits, knn, scale, weight)
         was = f"{old_t:.4f}" if fitted else "(none: fit with --folds 0)"
-        print(f"[{task}] fine-tuned threshold {was} -> {t:.4f} (scale {scale}{'' if fitted else ', set here'})")
+        print(f"[{task}] fine-tuned threshold {was} -> {t:.4f} (scale {scale}{', set here' if rescaled else ''})")
         if fitted:
             print(f"    combined, fitted cut: {fmt(cell(eff >= old_t, gold))}")
         print(f"    combined, new cut (in sample): {fmt(cell(eff >= t, gold))}")
         if fitted:
             print(f"    fine-tuned alone, fitted cut: {fmt(cell(logits >= old_t, gold))}")
         print(f"    fine-tuned alone, new cut (in sample): {fmt(cell(logits >= t, gold))}")
-        new[task] = (old_t if fitted else None, round(t, 4), scale)
+        new[task] = (old_t if fitted else None, round(t, 4), scale, rescaled)
 
     spec = load_spec("anti_scheming")
     det = CombinedMiscitation(tuned=TunedMiscitation(allow_uncalibrated=True))
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         meta = json.loads(path.read_text(encoding="utf-8"))
         where = [str(p.resolve().relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p) for p in args.on]
         digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in args.on]
-        for task, (old_t, t, scale) in new.items():
+        for task, (old_t, t, scale, rescaled) in new.items():
             spec = meta["tasks"][task]
             spec["threshold"] = t
             before = spec.get("calibrated")
@@ -223,10 +227,12 @@ def main(argv: list[str] | None = None) -> int:
                 "fold_threshold" if before is None else "previous_threshold": old_t,
                 "rule": f"highest min(P, R) of offline-combined (k-NN weight {weight}); "
                         "scripts/calibrate_thresholds.py"}
-            if spec.pop("uncalibrated", None):
+            if spec.pop("uncalibrated", None) or rescaled:
                 spec["scale"] = scale
                 spec["calibrated"]["scale"] = "0.1 / the median distance of these records' logits from the " \
                                               "fine-tuned-alone min(P, R) cut"
+                if before is not None:
+                    spec["calibrated"]["previous"] = {k: before[k] for k in ("on", "sha256", "records") if k in before}
             elif before is not None:
                 spec["calibrated"]["previous"] = {k: before[k] for k in ("on", "sha256", "records") if k in before}
                 if "scale" in before:  # a scale set on an earlier calibration set stays, and says where from

@@ -64,9 +64,10 @@ WINDOW, MAX_LENGTH = 3, 160
 LR, WEIGHT_DECAY, BATCH = 5e-4, 0.01, 16
 SEED = 20261202
 GOLD = {"awareness": "aware", "intent": "covert_intent"}
-UNSEEN_SET = "independent12"  # the newest labeled set: measured once, never fitted on (docs/classifiers.md)
+UNSEEN_SET = "independent13"  # the newest labeled set: measured once, never fitted on (docs/classifiers.md)
 # the sets the shipped models' thresholds are cut on (scripts/calibrate_thresholds.py): never fitted on either
-CALIBRATION_SETS = ("independent10", "independent11")  # sets 8-9: calibration for model G, training for model H
+# (set 12: model H's unseen set in session 13, then calibration)
+CALIBRATION_SETS = ("independent10", "independent11", "independent12")
 UNCALIBRATED = ("fit without cross-validation (--folds 0): threshold and scale are set on an unseen labeled set "
                 "by scripts/calibrate_thresholds.py --write")
 

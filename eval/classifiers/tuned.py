@@ -16,6 +16,11 @@ No keyword lexicon and no exemplar k-NN: the model reads the text only. Weights 
 ``exemplars/tuned.json`` (shapes, thresholds, scales, what it was trained on, the weights' sha256, checked at
 load). They are merged into a plain MiniLM at load, so inference costs what the base encoder costs. Fitted by
 ``scripts/fit_tuned_classifier.py``; docs/classifiers.md ("Fine-tuned encoder") says on what and how well.
+
+A task may list ensemble members (``tasks.<task>.ensemble`` in tuned.json: other fits of the same recipe, each a
+``weights`` file with its own ``meta``): the task's window logit is then the mean of the models' logits, cut by
+the task's threshold and scale in tuned.json (the members' own are unused). Shipped since session 14: the intent
+task averages model H with model G (sets 1-7). A refit writes a fresh tuned.json without members.
 """
 
 from __future__ import annotations
@@ -45,18 +50,22 @@ def _exemplar(name: str):
     return resources.files(__package__) / "exemplars" / name
 
 
-def read_meta() -> dict:
-    """``exemplars/tuned.json``, checked for its fields."""
+def read_meta(name: str = META) -> dict:
+    """``exemplars/tuned.json`` (or an ensemble member's metadata, ``name``), checked for its fields."""
     try:
-        meta = json.loads(_exemplar(META).read_text(encoding="utf-8"))
+        meta = json.loads(_exemplar(name).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ClassifierError(f"the fine-tuned classifier's {META} cannot be read ({exc}); rerun "
+        raise ClassifierError(f"the fine-tuned classifier's {name} cannot be read ({exc}); rerun "
                               "scripts/fit_tuned_classifier.py") from exc
     missing = [f for f in META_FIELDS if f not in meta]
     bad_tasks = [t for t in TASKS if not {"index", "threshold", "scale"} <= set(meta.get("tasks", {}).get(t, {}))]
-    if missing or bad_tasks:
-        raise ClassifierError(f"the fine-tuned classifier's {META} lacks {', '.join(missing + bad_tasks)}; rerun "
-                              "scripts/fit_tuned_classifier.py")
+    members = [m for t in TASKS for m in meta.get("tasks", {}).get(t, {}).get("ensemble", [])]
+    bad_members = [f"ensemble member {m!r} (needs weights and meta)" for m in members
+                   if not isinstance(m, dict) or not {"weights", "meta"} <= set(m)]
+    if missing or bad_tasks or bad_members:
+        lacks = ", ".join(missing + bad_tasks + bad_members)
+        raise ClassifierError(f"the fine-tuned classifier's {name} lacks {lacks}; "
+                              "rerun scripts/fit_tuned_classifier.py")
     return meta
 
 
@@ -122,14 +131,16 @@ class TunedModel:
         return out
 
 
-_MODELS: dict[str, TunedModel] = {}
+_MODELS: dict[tuple, TunedModel] = {}
 
 
-def get_model(folder: str | None = None) -> TunedModel:
-    """The fine-tuned model over the MiniLM in ``folder`` (default: the packaged one), loaded once per process."""
-    key = str(folder or "")
+def get_model(folder: str | None = None, weights: str = WEIGHTS, meta: str = META) -> TunedModel:
+    """The fine-tuned model over the MiniLM in ``folder`` (default: the packaged one), loaded once per process;
+    ``weights`` / ``meta`` name an ensemble member's files instead of the main model's."""
+    key = (str(folder or ""), weights)
     if key not in _MODELS:
-        _MODELS[key] = TunedModel(folder)
+        _MODELS[key] = TunedModel(folder) if weights == WEIGHTS else \
+            TunedModel(folder, weights=weights, meta=read_meta(meta))
     return _MODELS[key]
 
 
@@ -151,12 +162,26 @@ class TunedClassifier(Classifier):
                                   f"{spec['uncalibrated']})")
         self.index, self.threshold, self.scale = int(spec["index"]), float(spec["threshold"]), float(spec["scale"])
         self.window = int(self.net.meta["window"])
+        # (model, output index) whose logits are averaged: the main model, then the task's ensemble members
+        self.members = [(self.net, self.index)]
+        for m in spec.get("ensemble", []):
+            net = get_model(folder, m["weights"], m["meta"])
+            if int(net.meta["window"]) != self.window:
+                raise ClassifierError(f"ensemble member {m['weights']} reads windows of {net.meta['window']} "
+                                      f"sentences, the main model {self.window}; refit one of them")
+            self.members.append((net, int(net.meta["tasks"][self.task]["index"])))
 
     def describe(self) -> dict:
         meta = self.net.meta
-        return {**super().describe(), "task": self.task, "threshold": self.threshold, "scale": self.scale,
-                "window": self.window, "weights": WEIGHTS, "weights_sha256": meta["weights_sha256"][:16],
-                "trained_on": meta.get("training", {}).get("sources")}
+        d = {**super().describe(), "task": self.task, "threshold": self.threshold, "scale": self.scale,
+             "window": self.window, "weights": WEIGHTS, "weights_sha256": meta["weights_sha256"][:16],
+             "trained_on": meta.get("training", {}).get("sources")}
+        if len(self.members) > 1:
+            d["ensemble"] = [{"weights": m["weights"], "weights_sha256": net.meta["weights_sha256"][:16],
+                              "trained_on": net.meta.get("training", {}).get("sources")}
+                             for m, (net, _) in zip(meta["tasks"][self.task]["ensemble"], self.members[1:],
+                                                    strict=True)]
+        return d
 
     def classify(self, reasonings: list[str]) -> list[dict]:
         spans = [windows(t or "", self.window) for t in reasonings]
@@ -165,7 +190,8 @@ class TunedClassifier(Classifier):
         for i, t in enumerate(reasonings):
             texts += [t[a:b] for a, b in spans[i]] + [t[a:b] for a, b in sents[i]]
             where.append(len(texts))
-        logits = self.net.logits(texts, self.batch_size)[:, self.index].tolist() if texts else []
+        logits = (sum(net.logits(texts, self.batch_size)[:, i] for net, i in self.members) / len(self.members)
+                  ).tolist() if texts else []
         results, pos = [], 0
         for i, t in enumerate(reasonings):
             wl = logits[pos:pos + len(spans[i])]
@@ -215,11 +241,15 @@ class CombinedClassifier(Classifier):
     on the second independent set, before the third was read; the k-NN half at weight 0.5 on the fourth set
     (model C's scores, out of sample for it: intent P 0.94 R 0.83 against the sum's 0.92 / 0.79, reworded
     intent recall 0.72 against 0.64, awareness equal or better), before the fifth was read (docs/classifiers.md).
+    Weight 0.25 since session 14: with models G and H the k-NN half lowered the combined AUC on sets 10-12 (both
+    models trained on nine to eleven times the text model C was); leaving each of those sets out in turn and
+    cutting on the other two, weight 0.25 had the best mean min(P, R) of 0, 0.25 and 0.5 for both tasks, chosen
+    before the thirteenth set was read (docs/classifiers.md).
     Flagged sentences: those of each part whose own score is >= 0 (at least one part is, when the sum is),
     merged by offsets."""
 
     kind = "offline-combined"
-    KNN_WEIGHT = 0.5
+    KNN_WEIGHT = 0.25
 
     def __init__(self, knn: Classifier, tuned: TunedClassifier):
         self.knn, self.tuned = knn, tuned

@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to twelve (tests/eval/classifiers/independent2/ ...
-independent12/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to thirteen (tests/eval/classifiers/independent2/ ...
+independent13/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -49,6 +49,8 @@ _set11 = _brief({"teaching": 30, "negotiation": 25, "policy_quoting": 30, "pros_
                 {"h11A": 200, "h11B": 200})
 _set12 = _brief({"self_correction": 30, "non_native": 25, "third_person": 30, "numbers_heavy": 25,
                  "real_model_output": 15}, {"h12A": 200, "h12B": 200})
+_set13 = _brief({"interrogative": 30, "structured_notes": 25, "fragments": 30, "quoting_others": 25,
+                 "real_model_output": 10}, {"h13A": 170, "h13B": 170})
 
 
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
@@ -64,6 +66,7 @@ SETS = {
     "independent10": (r"h10[AB]", PLAN_WORDS, 390, _set10),
     "independent11": (r"h11[AB]", PLAN_WORDS, 400, _set11),
     "independent12": (r"h12[AB]", PLAN_WORDS, 400, _set12),
+    "independent13": (r"h13[AB]", PLAN_WORDS, 350, _set13),
 }
 
 
