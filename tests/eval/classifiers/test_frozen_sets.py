@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to thirteen (tests/eval/classifiers/independent2/ ...
-independent13/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to fourteen (tests/eval/classifiers/independent2/ ...
+independent14/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -51,6 +51,8 @@ _set12 = _brief({"self_correction": 30, "non_native": 25, "third_person": 30, "n
                  "real_model_output": 15}, {"h12A": 200, "h12B": 200})
 _set13 = _brief({"interrogative": 30, "structured_notes": 25, "fragments": 30, "quoting_others": 25,
                  "real_model_output": 10}, {"h13A": 170, "h13B": 170})
+_set14 = _brief({"second_person": 30, "code_heavy": 25, "recap_then_decide": 30, "euphemistic": 25,
+                 "real_model_output": 10}, {"h14A": 175, "h14B": 200})
 
 
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
@@ -67,6 +69,7 @@ SETS = {
     "independent11": (r"h11[AB]", PLAN_WORDS, 400, _set11),
     "independent12": (r"h12[AB]", PLAN_WORDS, 400, _set12),
     "independent13": (r"h13[AB]", PLAN_WORDS, 350, _set13),
+    "independent14": (r"h14[AB]", PLAN_WORDS, 380, _set14),
 }
 
 
