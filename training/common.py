@@ -99,6 +99,10 @@ def save_policy(trainer, tokenizer, out_dir: Path, *, lora: bool, base, initial:
 
     out_dir = Path(out_dir)
     model_dir = out_dir / "model"
+    if trainer.accelerator.is_main_process:  # a killed attempt's half-written save (safetensors' ".tmpXXXXXX")
+        for stale in (model_dir, out_dir / "adapter"):
+            shutil.rmtree(stale, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
     if trainer.is_fsdp_enabled:  # checkpoints stay sharded; the published model must be one loadable folder
         trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
     if lora:

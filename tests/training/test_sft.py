@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -256,3 +257,28 @@ def test_qlora_without_cuda_is_a_clear_error(tmp_path, tiny_model_dir):
     lora = LoraConfig(enabled=True, load_in_4bit=True)
     with pytest.raises(ModelError, match="needs a CUDA GPU"):
         run_sft(_cfg(tmp_path, tiny_model_dir, lora=lora), data_dir, tmp_path / "sft")
+
+
+def test_save_policy_clears_a_killed_attempts_half_written_model(tmp_path, monkeypatch):
+    """A kill -9 inside save_model leaves safetensors' temp file in the work directory's model/ (seen in
+    tests/hostile/faults/test_kill9.py); the resumed run must publish only what it wrote itself."""
+    from types import SimpleNamespace
+
+    import deliberate.training.common as common
+
+    stale = tmp_path / "model" / ".tmpIiG2wo"
+    stale.parent.mkdir()
+    stale.write_bytes(b"half a safetensors file")
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_model.safetensors").write_bytes(b"old")
+
+    def save_model(path):
+        Path(path).mkdir(parents=True, exist_ok=True)
+        (Path(path) / "model.safetensors").write_bytes(b"new")
+
+    accelerator = SimpleNamespace(is_main_process=True, wait_for_everyone=lambda: None)
+    trainer = SimpleNamespace(accelerator=accelerator, is_fsdp_enabled=False, save_model=save_model)
+    monkeypatch.setattr(common, "count_changed", lambda initial, model_dir: 0)
+    assert common.save_policy(trainer, None, tmp_path, lora=False, base=None, initial={}) == 0
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.safetensors"]
+    assert not (tmp_path / "adapter").exists()
