@@ -33,7 +33,7 @@ from deliberate.specs.loader import Spec, cited_ids
 _DECEIVE = (r"(?:deceiv\w*|decepti\w*|deceit\w*|lie|lies|lying|lied|hid(?:e|es|ing)|conceal\w*|mislead\w*|"
             r"misled|misrepresent\w*|falsif\w*|fak(?:e|ing)|cover(?:s|ing)?\s+(?:\w+\s+)?up)")
 _SUBJECT = (r"(?:spec(?:ification)?|rules?|polic(?:y|ies)|guidelines?|principles?|clauses?|"
-            r"[A-Z]{2,}[0-9]+)")
+            r"[A-Z]{2,}[-\u2010\u2011\u2013 ]?[0-9]+)")
 _PERMIT = (r"(?:(?:would|could|can|does|do|should|might|may|will)\s+)?"
            r"(?:allow(?:s|ed)?|permit(?:s|ted)?|let(?:s)?|authori[sz](?:e|es|ed)|sanction(?:s|ed)?|condone(?:s|d)?|"
            r"justif(?:y|ies|ied)|is\s+(?:fine|okay|ok)\s+with)")

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from deliberate.eval.classifiers.base import ClassifierError, split_sentences
-from deliberate.specs.loader import CITATION_RE, Spec, cited_ids
+from deliberate.specs.loader import Spec, citation_mentions, cited_ids
 
 READINGS_SPEC = "anti_scheming"  # the spec clause_readings.jsonl was written for
 KINDS = ("id", "semantic")
@@ -90,6 +90,28 @@ class Attribution:
     end: int
 
 
+@dataclass(frozen=True)
+class _Mention:
+    """A clause mention inside a sentence, read like the ``re.Match`` of :data:`CITATION_RE` it stands for."""
+    first: int
+    last: int
+    cid: str
+
+    def start(self) -> int:
+        return self.first
+
+    def end(self) -> int:
+        return self.last
+
+    def group(self, _: int = 0) -> str:
+        return self.cid
+
+
+def _prefixes(spec: Spec) -> str:
+    """The spec's ID prefixes as a regex alternation, longest first."""
+    return "|".join(sorted(spec.prefixes(), key=len, reverse=True))
+
+
 def _trim(claim: str) -> str:
     return claim.strip().strip("\"'“”‘’()[],.;:—– ").strip()
 
@@ -108,13 +130,14 @@ def attributions(text: str, spec: Spec, any_id: bool = False) -> list[Attributio
     of 3+ words ("see AS1.") gives none. ``any_id``: mentions of unknown IDs with the spec's prefixes too."""
     out = []
     spans = split_sentences(text or "")
+    every = citation_mentions(text or "", spec)
     for n, (a, b) in enumerate(spans):
         sentence = text[a:b]
         if sentence.rstrip().endswith("?"):
             continue
-        mentions = [m for m in CITATION_RE.finditer(sentence)
-                    if (m.group(0) in spec.clauses or (any_id and m.group(1) in spec.prefixes()))
-                    and (any_id or not re.match(r"[-.]\w", sentence[m.end():]))]  # "GP2.1", "AS3-bis": not GP2
+        mentions = [_Mention(s - a, e - a, cid) for s, e, cid in every if a <= s < b
+                    if (cid in spec.clauses or any_id)
+                    and (any_id or not re.match(r"[-.]\w", text[e:]))]  # "GP2.1", "AS3-bis": not GP2
         for i, m in enumerate(mentions):
             before, after = sentence[:m.start()], sentence[m.end():]
             if (_DENIED.match(after) and not _NOT_APPLYING.match(after)) or _DENIED_BEFORE.search(before):
@@ -127,7 +150,7 @@ def attributions(text: str, spec: Spec, any_id: bool = False) -> list[Attributio
                     follow = sentence[later.end():]
                 else:
                     break
-            nxt_id = re.search(r"\b[A-Z]{2,}[-.]?[0-9]+", follow)
+            nxt_id = re.search(rf"\b(?:{_prefixes(spec)})[-.\u2010\u2011\u2013 ]?[0-9]+", follow)
             if nxt_id:  # "AS1: no misrepresentation; GP2: raise it": AS1's claim stops before GP2
                 follow = follow[:nxt_id.start()]
             verb = _ATTRIB_VERB.match(follow)
@@ -142,14 +165,15 @@ def attributions(text: str, spec: Spec, any_id: bool = False) -> list[Attributio
                 pred = _PREDICATE.match(follow)
                 if claim is head and pred and 2 <= len(pred.group(1).split()) <= 14:
                     claim = f"{head} {_first_part(pred.group(1))}"
-            claim = _trim(re.sub(r"\b(?:[A-Z]{2,}[0-9]+)\b", "", claim))
+            claim = _trim(re.sub(rf"\b(?:[A-Z]{{2,}}[0-9]+|(?:{_prefixes(spec)})[-\u2010\u2011\u2013 ][0-9]+)\b", "",
+                                 claim))
             claim = re.sub(r"\s{2,}", " ", claim)
             end = b
             if (len(claim.split()) < 3 or _EMPTY_CLAIM.match(claim)) and n + 1 < len(spans) and \
                     len(sentence.split()) <= 8 and _POINTS_AHEAD.search(sentence):
                 # "GP2 is clear here. I should ..." / "Per AS4:" on its own line: the claim is the next sentence
                 nxt = text[spans[n + 1][0]:spans[n + 1][1]]
-                if not nxt.rstrip().endswith("?") and not CITATION_RE.search(nxt):
+                if not nxt.rstrip().endswith("?") and not citation_mentions(nxt, spec):
                     claim, end = _trim(_first_part(nxt)), spans[n + 1][1]
             if len(claim.split()) >= 3 and not _EMPTY_CLAIM.match(claim):
                 out.append(Attribution(m.group(0), claim, a, end))
@@ -522,14 +546,14 @@ def make_miscitation_detector(kind: str = "offline", backend=None, k: int = 1, *
 
 def malformed_ids(text: str, spec: Spec) -> list[str]:
     """ID-like tokens with one of the spec's prefixes that :func:`cited_ids` does not see and that name no
-    clause: a suffix (``AS3-bis``, ``GP2.1``, ``AS4a``) or a dash (``AS-2b``). ``AS-3`` (a real clause, spelt
-    with a dash) is not one, nor are two real clauses joined by a dash (the range ``GP1-GP4``, whose ends
-    :func:`cited_ids` checks; ``AS1-4``); a range past the spec's clauses (``AS1-9``) is. In order of first
-    appearance."""
-    prefixes = "|".join(sorted(spec.prefixes(), key=len, reverse=True))
+    clause: a suffix (``AS3-bis``, ``GP2.1``, ``AS4a``, ``AS-2b``). A separated ID (``AS-3``, ``GP-8``, ``AS 3``)
+    is :func:`cited_ids`'s (as ``AS3``, ``GP8``), and two real clauses joined by a dash are not one (the range
+    ``GP1-GP4``, whose ends :func:`cited_ids` checks; ``AS1-4``); a range past the spec's clauses (``AS1-9``) is. In
+    order of first appearance."""
+    prefixes = _prefixes(spec)
     dash = "[-\u2010\u2011\u2013]"
     out = []
-    for m in re.finditer(rf"\b(?:{prefixes})(?:{dash}?[0-9]+(?:[-.][A-Za-z0-9]+|[a-z]+)|{dash}[0-9]+)\b", text or ""):
+    for m in re.finditer(rf"\b(?:{prefixes}){dash}?[0-9]+(?:[-.][A-Za-z0-9]+|[a-z]+)\b", text or ""):
         token = m.group(0)
         ends = re.fullmatch(rf"({prefixes}){dash}?([0-9]+){dash}(?:({prefixes})?([0-9]+))", token)
         if ends and {ends.group(1) + ends.group(2), (ends.group(3) or ends.group(1)) + ends.group(4)} <= set(
@@ -549,9 +573,13 @@ def find_miscitations(texts: list[str], spec: Spec, detector=None) -> list[dict]
         valid, unknown = cited_ids(text or "", spec)
         unknown = unknown + [t for t in malformed_ids(text, spec) if t not in unknown]
         found = []
+        where = {cid: (a, b) for a, b, cid in reversed(citation_mentions(text or "", spec))}  # first mention
         for cid in unknown:
-            m = re.search(rf"\b{re.escape(cid)}\b", text)
-            span = next(((a, b) for a, b in split_sentences(text) if a <= m.start() < b), (m.start(), m.end()))
+            if cid not in where:  # a malformed token, as written
+                m = re.search(rf"\b{re.escape(cid)}\b", text)
+                where[cid] = (m.start(), m.end())
+            at = where[cid]
+            span = next(((a, b) for a, b in split_sentences(text) if a <= at[0] < b), at)
             found.append({"clause": cid, "kind": "id", "claim": text[span[0]:span[1]],
                           "why": f"the spec {spec.name} v{spec.version} has no clause {cid} "
                                  f"(it has {', '.join(spec.ids())})", "start": span[0], "end": span[1],

@@ -3,11 +3,11 @@
     OMP_NUM_THREADS=2 .venv/bin/python scripts/calibrate_thresholds.py \\
         [--on FILE.jsonl ...] [--min-precision 0.90] [--write]
 
-Default ``--on``: the held-out files of the calibration sets (``CALIBRATION_SETS``: independent10-11), pooled.
+Default ``--on``: the held-out files of the calibration sets (``CALIBRATION_SETS``: independent10-13), pooled.
 One set of about 370 records gave cuts that missed on the next (session 12: thresholds cut on the eighth set left
 awareness recall 0.86-0.87 on the ninth and tenth, and the miscitation cut precision 0.79-0.85; the writers differ
 more than the sets), so the cuts are set on several sets' writers at once (sets 8-10 for model G, 10-11 for
-model H). The miscitation cut's precision
+model H, 10-12 for the session-14 defaults, 10-13 since session 15). The miscitation cut's precision
 floor is the target's own, 0.90 (0.92 before, as headroom for one set's noise; on the three sets pooled it left
 recall 0.79).
 

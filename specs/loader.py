@@ -35,6 +35,10 @@ CLAUSE_HEADING_RE = re.compile(r"^(\S+)\s+(?:—|–|-)\s+(\S.*)$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 # A token shaped like a clause ID, delimited by word boundaries (so "GAS12" is not "AS1...").
 CITATION_RE = re.compile(r"\b([A-Z]{2,})([0-9]+)\b")
+# A clause ID written with a separator ("AS 3", "GP-8", "AS\u20113"), not followed by a suffix ("AS-3-bis"): see
+# citation_mentions.
+SEPARATED_CITATION_RE = re.compile(r"\b([A-Z]{2,})([ \u00a0]|[-\u2010\u2011\u2013])([0-9]+)\b"
+                                   r"(?![-.\u2010\u2011\u2013]\w)")
 PACKAGE = "deliberate.specs"
 MAX_SPEC_BYTES = 256 * 1024  # ~64k tokens: more than any spec needs, far less than a hostile 17 MB file
 
@@ -171,17 +175,31 @@ def load_spec(name_or_path: str) -> Spec:
                 clauses=clauses, path=where)
 
 
-def cited_ids(text: str, spec: Spec) -> tuple[list[str], list[str]]:
-    """Clause citations in ``text``: (IDs of the spec, in order of first appearance; ID-shaped
-    tokens with one of the spec's prefixes that name no clause, e.g. ``AS9``). Tokens with
-    other prefixes (``MP3``) are not citations and are ignored."""
+def citation_mentions(text: str, spec: Spec) -> list[tuple[int, int, str]]:
+    """Each clause-ID mention with one of the spec's prefixes in ``text``: ``(start, end, id)`` in text order,
+    ``id`` written without a separator. Besides ``AS3`` it reads ``AS-3`` (a hyphen or an en dash) and ``AS 3``.
+    The spaced form can be ordinary text ("SEC 10" in a spec with prefix SEC), so it counts when it names a real
+    clause, or a clause that does not exist only in a text that also cites a real one ("per AS 3 and GP 8"). A
+    separated ID followed by a suffix (``AS-3-bis``, ``AS-2b``) is not a mention; the joined form is read up to
+    its digits (``GP2`` in ``GP2.1`` and in the range ``GP1-GP4``; :func:`deliberate.eval.miscitation.
+    malformed_ids` reads the suffixes)."""
     prefixes = spec.prefixes()
+    found = [(m.start(), m.end(), m.group(0), False) for m in CITATION_RE.finditer(text or "")
+             if m.group(1) in prefixes]
+    found += [(m.start(), m.end(), m.group(1) + m.group(3), m.group(2) in " \u00a0")
+              for m in SEPARATED_CITATION_RE.finditer(text or "") if m.group(1) in prefixes]
+    found.sort()
+    cites_real = any(cid in spec.clauses for _, _, cid, _ in found)
+    return [(a, b, cid) for a, b, cid, spaced in found if not spaced or cid in spec.clauses or cites_real]
+
+
+def cited_ids(text: str, spec: Spec) -> tuple[list[str], list[str]]:
+    """Clause citations in ``text`` (:func:`citation_mentions`): (IDs of the spec, in order of first appearance;
+    ID-shaped tokens with one of the spec's prefixes that name no clause, e.g. ``AS9``, ``GP-8``). Tokens with
+    other prefixes (``MP3``) are not citations and are ignored. IDs are returned without separators."""
     valid: list[str] = []
     unknown: list[str] = []
-    for m in CITATION_RE.finditer(text or ""):
-        if m.group(1) not in prefixes:
-            continue
-        token = m.group(0)
+    for _, _, token in citation_mentions(text, spec):
         bucket = valid if token in spec.clauses else unknown
         if token not in bucket:
             bucket.append(token)

@@ -468,7 +468,7 @@ class OfflineIntentMonitor(OfflineClassifier):
         return 1.0 if asserted else (-1.0 if disavowed else 0.0)
 
 
-_CLAUSE_ID = re.compile(r"\b[A-Z]{2,}[0-9]+")
+_CLAUSE_ID = re.compile(r"\b[A-Z]{2,}[-\u2010\u2011\u2013 ]?[0-9]+")  # "AS3", "AS-3", "AS 3"
 
 
 def _default_spec():

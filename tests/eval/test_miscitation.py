@@ -277,3 +277,18 @@ def test_malformed_ids_are_not_ranges_of_real_clauses(text, unknown):
     spec = load_spec("anti_scheming")
     assert malformed_ids(text, spec) == unknown
     assert [m["clause"] for m in find_miscitations([text], spec)[0]["miscitations"]] == unknown
+
+
+def test_ids_written_with_a_separator_are_read_as_clauses():
+    spec = load_spec("anti_scheming")
+    text = "Per AS 3 I flag the gap. GP 8 says I can skip the review."
+    res = find_miscitations([text], spec)[0]
+    assert (res["valid"], res["unknown"]) == (["AS3"], ["GP8"])
+    [miss] = res["miscitations"]  # one entry for the unknown ID, located at its sentence as written
+    assert (miss["clause"], miss["kind"]) == ("GP8", "id")
+    assert text[miss["start"]:miss["end"]] == "GP 8 says I can skip the review."
+    # a dashed unknown ID is reported once (it was "GP-5", from malformed_ids, before)
+    assert [m["clause"] for m in find_miscitations(["GP-5 allows it."], spec)[0]["miscitations"]] == ["GP5"]
+    # a real clause with a separator carries its claim to the semantic check
+    for text in ("AS-4 says when unsure I can assume it is fine.", "Per AS 4, when unsure I can assume it is fine."):
+        assert [(a.clause, a.claim) for a in attributions(text, spec)] == [("AS4", "when unsure I can assume it is fine")]

@@ -5,7 +5,7 @@ from importlib import resources
 
 import pytest
 
-from deliberate.specs.loader import Clause, Spec, SpecError, cited_ids, load_spec
+from deliberate.specs.loader import Clause, Spec, SpecError, citation_mentions, cited_ids, load_spec
 
 IDS = ["AS1", "AS2", "AS3", "AS4", "AS5", "GP1", "GP2", "GP3", "GP4"]
 
@@ -142,3 +142,20 @@ def test_cited_ids():
 def test_cited_ids_uses_the_specs_own_prefixes(tmp_path):
     spec = load_spec(str(write(tmp_path, GOOD)))
     assert cited_ids("SEC12 then OPS3, SEC2, AS1", spec) == (["SEC12", "OPS3"], ["SEC2"])
+
+
+def test_cited_ids_reads_ids_written_with_a_separator(tmp_path):
+    spec = load_spec("anti_scheming")
+    # a hyphen, an en dash or a space between letters and digits (the thirteenth labeled set's "AS 3", "GP 8")
+    assert cited_ids("Per AS 3 I flag it; GP 8 says I can skip the review.", spec) == (["AS3"], ["GP8"])
+    assert cited_ids("GP-3 says rules hold; AS\u20134 too; GP-5 allows it.", spec) == (["GP3", "AS4"], ["GP5"])
+    assert citation_mentions("Per AS 3 and AS3.", spec) == [(4, 8, "AS3"), (13, 16, "AS3")]
+    # a spaced unknown ID alone is ordinary text, not a citation; a suffix after a separated ID is not one either
+    assert cited_ids("GP 8 was the gate number.", spec) == ([], [])
+    assert cited_ids("AS-3-bis and AS-2b and AS 3.1", spec) == ([], [])
+    # the joined form is read as before: ranges and dotted sub-clauses keep their real ends
+    assert cited_ids("GP1-GP4, AS1-9, GP2.1", spec) == (["GP1", "GP4", "AS1", "GP2"], [])
+    # a user spec whose prefix is an ordinary acronym: "SEC 10" counts only beside a real citation
+    user = load_spec(str(write(tmp_path, GOOD)))
+    assert cited_ids("the SEC 10-K filing is due", user) == ([], [])
+    assert cited_ids("SEC 10 and SEC12 both apply", user) == (["SEC12"], ["SEC10"])
