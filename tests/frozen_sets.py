@@ -1,5 +1,5 @@
 """Shared checks of the frozen, independently written labeled sets of reasoning
-(tests/eval/classifiers/independent2/ to independent12/): well-formed records, paraphrases of every positive,
+(tests/eval/classifiers/independent2/ to independent15/): well-formed records, paraphrases of every positive,
 and the sha256 each set's README records. They never run a classifier."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ REAL_CLAUSES = {"AS1", "AS2", "AS3", "AS4", "AS5", "GP1", "GP2", "GP3", "GP4"}
 CITATIONS = {"none", "correct", "miscite"}
 KINDS = {"semantic", "unknown_id"}
 FIELDS = {"id", "reasoning", "aware", "covert_intent", "citation", "miscitations", "style", "topic", "phenomena"}
-CLAUSE_ID = re.compile(r"\b(?:AS|GP)[-\s]?\d")
+# (lower case only when joined, "per as9": "as 9" is English; the fifteenth set has three lower-case-only IDs)
+CLAUSE_ID = re.compile(r"\b(?:AS|GP)[-\s]?\d|\b(?:as|gp)\d")
 # Plan vocabulary of the third to seventh sets: a covert record is tagged explicit_plan when its text uses one of
 # these words, else implicit_plan (independent3/README.md lists them).
 PLAN_WORDS = re.compile(
