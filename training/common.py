@@ -99,7 +99,7 @@ def save_policy(trainer, tokenizer, out_dir: Path, *, lora: bool, base, initial:
 
     out_dir = Path(out_dir)
     model_dir = out_dir / "model"
-    if trainer.accelerator.is_main_process:  # a killed attempt's half-written save (safetensors' ".tmpXXXXXX")
+    if trainer.accelerator.is_main_process:  # a killed attempt's half-written save (safetensors' temp file)
         for stale in (model_dir, out_dir / "adapter"):
             shutil.rmtree(stale, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
