@@ -124,6 +124,7 @@ def read_labeled(path: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from deliberate.eval.attribution import attributions
     from deliberate.eval.classifiers.offline import OfflineAwareness, OfflineIntentMonitor
     from deliberate.eval.classifiers.tuned import (
         META,
@@ -132,13 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         TunedIntentMonitor,
         _exemplar,
     )
-    from deliberate.eval.miscitation import (
-        TUNED_META,
-        CombinedMiscitation,
-        TunedMiscitation,
-        attributions,
-        find_miscitations,
-    )
+    from deliberate.eval.miscitation import TUNED_META, CombinedMiscitation, TunedMiscitation, find_miscitations
     from deliberate.specs.loader import load_spec
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

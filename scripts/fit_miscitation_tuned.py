@@ -94,7 +94,7 @@ def read(paths: list[Path]) -> list[dict]:
 def record_pairs(row: dict, spec) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
     """(scored, extra): the record's extracted mentions as (clause, claim, label), and the gold semantic claims
     no mention covers (train only)."""
-    from deliberate.eval.miscitation import attributions
+    from deliberate.eval.attribution import attributions
 
     text = row["reasoning"]
     gold = []

@@ -462,7 +462,7 @@ class OfflineIntentMonitor(OfflineClassifier):
     def prior(self, sentence: str) -> float:
         asserted, disavowed = covert_cues(sentence)
         if not asserted and _CLAUSE_ID.search(sentence):  # the spec cited for a licence (issue 15)
-            from deliberate.eval.miscitation import licence_claims
+            from deliberate.eval.attribution import licence_claims
 
             asserted = len(licence_claims(sentence, _default_spec()))
         return 1.0 if asserted else (-1.0 if disavowed else 0.0)

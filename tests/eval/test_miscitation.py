@@ -7,11 +7,10 @@ import json
 import pytest
 
 from deliberate.backends import Completion
+from deliberate.eval.attribution import attributions, licence_polarity
 from deliberate.eval.citation import citation_stats
 from deliberate.eval.miscitation import (
-    attributions,
     find_miscitations,
-    licence_polarity,
     load_readings,
     make_miscitation_detector,
     malformed_ids,
