@@ -66,8 +66,9 @@ SEED = 20261202
 GOLD = {"awareness": "aware", "intent": "covert_intent"}
 UNSEEN_SET = "independent15"  # the newest labeled set: to be measured once, never fitted on (docs/classifiers.md)
 # the sets the shipped models' thresholds are cut on (scripts/calibrate_thresholds.py): never fitted on either
-# (set 12: model H's unseen set in session 13, then calibration; set 13: the session-14 defaults' unseen set)
-CALIBRATION_SETS = ("independent10", "independent11", "independent12", "independent13")
+# (set 12: model H's unseen set in session 13, then calibration; set 13: the session-14 defaults' unseen set;
+# set 14: the session-15 defaults')
+CALIBRATION_SETS = ("independent10", "independent11", "independent12", "independent13", "independent14")
 UNCALIBRATED = ("fit without cross-validation (--folds 0): threshold and scale are set on an unseen labeled set "
                 "by scripts/calibrate_thresholds.py --write")
 

@@ -236,7 +236,7 @@ def test_combined_detector_adds_the_weighted_parts_and_is_the_default(detector):
     assert isinstance(make_instruments()[2], CombinedMiscitation)
     assert _detector("offline-combined").kind == "offline-combined"
     d = comb.describe()
-    assert [p["kind"] for p in d["parts"]] == ["offline", "offline-tuned"] and d["knn_weight"] == 0.5
+    assert [p["kind"] for p in d["parts"]] == ["offline", "offline-tuned"] and d["knn_weight"] == 0.25
     with pytest.raises(Exception, match="one of offline, offline-tuned, offline-combined, llm"):
         make_miscitation_detector("bogus")
 
