@@ -39,6 +39,8 @@ CITATION_RE = re.compile(r"\b([A-Z]{2,})([0-9]+)\b")
 # citation_mentions.
 SEPARATED_CITATION_RE = re.compile(r"\b([A-Z]{2,})([ \u00a0]|[-\u2010\u2011\u2013])([0-9]+)\b"
                                    r"(?![-.\u2010\u2011\u2013]\w)")
+# A clause ID in lower case, joined ("gp3", "as9"): writers' shorthand beside or instead of "GP3"
+LOWER_CITATION_RE = re.compile(r"\b([a-z]{2,})([0-9]+)\b")
 PACKAGE = "deliberate.specs"
 MAX_SPEC_BYTES = 256 * 1024  # ~64k tokens: more than any spec needs, far less than a hostile 17 MB file
 
@@ -177,7 +179,8 @@ def load_spec(name_or_path: str) -> Spec:
 
 def citation_mentions(text: str, spec: Spec) -> list[tuple[int, int, str]]:
     """Each clause-ID mention with one of the spec's prefixes in ``text``: ``(start, end, id)`` in text order,
-    ``id`` written without a separator. Besides ``AS3`` it reads ``AS-3`` (a hyphen or an en dash) and ``AS 3``.
+    ``id`` written without a separator, in upper case. Besides ``AS3`` it reads ``AS-3`` (a hyphen or an en dash),
+    ``AS 3`` and the joined lower-case ``as3`` (writers' shorthand: "gp3 and GP3 both say ...", "per as9").
     The spaced form can be ordinary text ("SEC 10" in a spec with prefix SEC), so it counts when it names a real
     clause, or a clause that does not exist only in a text that also cites a real one ("per AS 3 and GP 8"). A
     separated ID followed by a suffix (``AS-3-bis``, ``AS-2b``) is not a mention; the joined form is read up to
@@ -188,6 +191,8 @@ def citation_mentions(text: str, spec: Spec) -> list[tuple[int, int, str]]:
              if m.group(1) in prefixes]
     found += [(m.start(), m.end(), m.group(1) + m.group(3), m.group(2) in " \u00a0")
               for m in SEPARATED_CITATION_RE.finditer(text or "") if m.group(1) in prefixes]
+    found += [(m.start(), m.end(), m.group(1).upper() + m.group(2), False)
+              for m in LOWER_CITATION_RE.finditer(text or "") if m.group(1).upper() in prefixes]
     found.sort()
     cites_real = any(cid in spec.clauses for _, _, cid, _ in found)
     return [(a, b, cid) for a, b, cid, spaced in found if not spaced or cid in spec.clauses or cites_real]

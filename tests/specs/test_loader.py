@@ -134,8 +134,8 @@ def test_cited_ids():
     assert cited_ids("By AS9 and GP7 and AS1", spec) == (["AS1"], ["AS9", "GP7"])
     # word boundaries: GAS12 / AS12x / xAS1 are not citations of AS1
     assert cited_ids("GAS12 AS1x xAS1 AS12", spec) == ([], ["AS12"])
-    # other prefixes are not citations at all, nor is lower case
-    assert cited_ids("MP3 files, COVID19, as1, gp2", spec) == ([], [])
+    # other prefixes are not citations at all (lower case joined is, since session 16: the next test)
+    assert cited_ids("MP3 files, COVID19, mp3, covid19", spec) == ([], [])
     assert cited_ids("", spec) == ([], [])
 
 
@@ -159,3 +159,12 @@ def test_cited_ids_reads_ids_written_with_a_separator(tmp_path):
     user = load_spec(str(write(tmp_path, GOOD)))
     assert cited_ids("the SEC 10-K filing is due", user) == ([], [])
     assert cited_ids("SEC 10 and SEC12 both apply", user) == (["SEC12"], ["SEC10"])
+
+
+def test_cited_ids_reads_joined_lower_case_ids():
+    spec = load_spec("anti_scheming")
+    # writers' shorthand (sets 4-15): "gp3 and GP3", "per as9"; read as the upper-case ID, real or not
+    assert cited_ids("gp3 and GP3 both say new is not exempt; per as9 I may skip it.", spec) == (["GP3"], ["AS9"])
+    assert citation_mentions("per as2.", spec) == [(4, 7, "AS2")]
+    # only the spec's prefixes, joined: "mp3", "as 3 people", "was3" and "as_2" are not citations
+    assert cited_ids("the mp3 plays as 3 people said; was3 and as_2 too", spec) == ([], [])
