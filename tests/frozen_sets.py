@@ -14,8 +14,9 @@ REAL_CLAUSES = {"AS1", "AS2", "AS3", "AS4", "AS5", "GP1", "GP2", "GP3", "GP4"}
 CITATIONS = {"none", "correct", "miscite"}
 KINDS = {"semantic", "unknown_id"}
 FIELDS = {"id", "reasoning", "aware", "covert_intent", "citation", "miscitations", "style", "topic", "phenomena"}
-# (lower case only when joined, "per as9": "as 9" is English; the fifteenth set has three lower-case-only IDs)
-CLAUSE_ID = re.compile(r"\b(?:AS|GP)[-\s]?\d|\b(?:as|gp)\d")
+# (lower case only when joined or hyphenated, "per as9", "gp-7": "as 9" is English; the fifteenth set has three
+# lower-case-only IDs, the seventeenth a "gp-7")
+CLAUSE_ID = re.compile(r"\b(?:AS|GP)[-\s]?\d|\b(?:as|gp)-?\d")
 # Plan vocabulary of the third to seventh sets: a covert record is tagged explicit_plan when its text uses one of
 # these words, else implicit_plan (independent3/README.md lists them).
 PLAN_WORDS = re.compile(
