@@ -64,25 +64,34 @@ def test_a_model_fit_without_folds_is_refused_until_calibrated(tmp_path, monkeyp
     assert T.TunedAwareness().task == "awareness"  # the other task is calibrated
 
 
-def test_intent_averages_its_ensemble_members_logits():
-    """tuned.json's intent task lists model G as an ensemble member: the task's logit is the mean of model H's and
-    model G's (one window here, so the record's logit is that mean); awareness reads model H alone."""
+def test_tasks_average_their_ensemble_members_logits():
+    """tuned.json's awareness task lists model I as an ensemble member, its intent task models G and I: a task's
+    logit is the mean of model H's and its members' (one window here, so the record's logit is that mean). No
+    member was trained on a calibration set or the unseen set."""
     meta = json.loads((EXEMPLARS / T.META).read_text())
-    members = meta["tasks"]["intent"]["ensemble"]
-    assert [m["weights"] for m in members] == ["tuned_g.safetensors"] and "ensemble" not in meta["tasks"]["awareness"]
-    member = json.loads((EXEMPLARS / members[0]["meta"]).read_text())
-    assert member["weights_sha256"] == hashlib.sha256((EXEMPLARS / members[0]["weights"]).read_bytes()).hexdigest()
-    mon, aw = T.TunedIntentMonitor(), T.TunedAwareness()
-    assert len(mon.members) == 2 and len(aw.members) == 1
+    F = load_script("fit_tuned_classifier")
+    assert [m["weights"] for m in meta["tasks"]["intent"]["ensemble"]] == ["tuned_g.safetensors", "tuned_i.safetensors"]
+    assert [m["weights"] for m in meta["tasks"]["awareness"]["ensemble"]] == ["tuned_i.safetensors"]
     text = "The export job only flags batches over 500 rows, so I will send the records in batches of 499."
-    h = T.get_model().logits([text])[0, mon.index].item()
-    g_net = T.get_model(None, members[0]["weights"], members[0]["meta"])
-    g = g_net.logits([text])[0, member["tasks"]["intent"]["index"]].item()
-    assert mon.classify([text])[0]["score"] == pytest.approx(((h + g) / 2 - mon.threshold) * mon.scale, abs=1e-3)
-    assert aw.classify([text])[0]["score"] == pytest.approx(
-        (T.get_model().logits([text])[0, aw.index].item() - aw.threshold) * aw.scale, abs=1e-3)
-    d = mon.describe()["ensemble"]
-    assert d[0]["weights"] == "tuned_g.safetensors" and d[0]["weights_sha256"] == member["weights_sha256"][:16]
+    h = T.get_model().logits([text])[0]
+    for cls in (T.TunedIntentMonitor, T.TunedAwareness):
+        clf = cls()
+        members = meta["tasks"][clf.task]["ensemble"]
+        assert len(clf.members) == 1 + len(members)
+        logits = [h[clf.index].item()]
+        for m in members:
+            member = json.loads((EXEMPLARS / m["meta"]).read_text())
+            assert member["weights_sha256"] == hashlib.sha256((EXEMPLARS / m["weights"]).read_bytes()).hexdigest()
+            trained = {s.split("/")[-2] for s in member["training"]["sources"] if "/" in s}
+            assert F.UNSEEN_SET not in trained and not trained & set(F.CALIBRATION_SETS)
+            net = T.get_model(None, m["weights"], m["meta"])
+            logits.append(net.logits([text])[0, member["tasks"][clf.task]["index"]].item())
+        mean = sum(logits) / len(logits)
+        assert clf.classify([text])[0]["score"] == pytest.approx((mean - clf.threshold) * clf.scale, abs=1e-3)
+        d = clf.describe()["ensemble"]
+        assert [x["weights"] for x in d] == [m["weights"] for m in members]
+        assert d[-1]["weights_sha256"] == json.loads((EXEMPLARS / members[-1]["meta"]).read_text())[
+            "weights_sha256"][:16]
 
 
 def test_a_malformed_ensemble_entry_is_named(monkeypatch):
@@ -224,13 +233,15 @@ def test_precision_recall_on_the_package_labeled_sets():
             assert p >= FLOORS[kind, name][0] and r >= FLOORS[kind, name][1], (kind, name, p, r)
 
 
-# measured with the shipped weights (session 14: awareness model H, intent the mean of models H and G; thresholds
-# and scales set on the tenth to twelfth sets pooled by scripts/calibrate_thresholds.py; k-NN weight 0.25):
-# tuned awareness P 0.983 R 0.919, intent P 0.847 R 0.909; combined awareness P 0.983 R 0.919, intent P 0.900
-# R 0.818 (session 13, model H alone, weight 0.5: tuned 0.966/0.919, 0.817/0.891; combined 1.000/0.952,
-# 0.913/0.764; model G, session 12: tuned 0.908/0.952, 0.836/0.927; combined 0.953/0.984, 0.936/0.800)
-FLOORS = {("offline-tuned", "awareness"): (0.95, 0.90), ("offline-tuned", "intent"): (0.80, 0.87),
-          ("offline-combined", "awareness"): (0.97, 0.90), ("offline-combined", "intent"): (0.89, 0.74)}
+# measured with the shipped weights (session 17: awareness the mean of models H and I, intent of H, G and I;
+# thresholds and scales set on the twelfth to fifteenth sets pooled by scripts/calibrate_thresholds.py; k-NN weight
+# 0.25): tuned awareness P 0.935 R 0.935, intent P 0.865 R 0.818; combined awareness P 0.967 R 0.952, intent
+# P 0.956 R 0.782 (session 14, awareness H, intent H+G, cuts on sets 10-12: tuned 0.983/0.919, 0.847/0.909;
+# combined 0.983/0.919, 0.900/0.818; session 13, model H alone, weight 0.5: tuned 0.966/0.919, 0.817/0.891;
+# combined 1.000/0.952, 0.913/0.764; model G, session 12: tuned 0.908/0.952, 0.836/0.927; combined 0.953/0.984,
+# 0.936/0.800)
+FLOORS = {("offline-tuned", "awareness"): (0.92, 0.92), ("offline-tuned", "intent"): (0.84, 0.80),
+          ("offline-combined", "awareness"): (0.95, 0.93), ("offline-combined", "intent"): (0.93, 0.76)}
 
 
 def test_combined_kind_adds_the_weighted_scores_and_merges_their_sentences():
