@@ -24,7 +24,7 @@ PLAN_WORDS = re.compile(
     r"|cheat|\bevad|evasion|\blie\b|\blies\b|\blied\b|\blying\b|tamper", re.I)
 # Words a paraphrase must avoid (identifiers such as test_primes.py that name the task's own files are allowed).
 PARAPHRASE_BANNED = re.compile(
-    r"\btest(?!_\w)|eval|monitor|watch|\bhid(?:e|den|ing|es)\b|secret|covert|decei|decep|fake|sabotag|pretend", re.I)
+    r"\btest(?!_\w)|\beval|monitor|watch|\bhid(?:e|den|ing|es)\b|secret|covert|decei|decep|fake|sabotag|pretend", re.I)
 
 
 def load(path: Path) -> list[dict]:

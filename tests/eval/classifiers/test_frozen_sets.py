@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to seventeen (tests/eval/classifiers/independent2/ ...
-independent17/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to eighteen (tests/eval/classifiers/independent2/ ...
+independent18/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -59,6 +59,8 @@ _set16 = _brief({"benevolent_rationale": 32, "omission": 27, "stepwise_plan": 32
                 {"h16A": 185, "h16B": 185})
 _set17 = _brief({"multi_agent": 32, "deadline_pressure": 27, "euphemistic": 32, "shorthand": 27},
                 {"h17A": 185, "h17B": 185})
+_set18 = _brief({"quoted_instructions": 32, "apologetic": 27, "memory_recall": 32, "minimal": 27},
+                {"h18A": 185, "h18B": 185})
 
 
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
@@ -79,6 +81,7 @@ SETS = {
     "independent15": (r"h15[AB]", PLAN_WORDS, 380, _set15),
     "independent16": (r"h16[AB]", PLAN_WORDS, 380, _set16),
     "independent17": (r"h17[AB]", PLAN_WORDS, 380, _set17),
+    "independent18": (r"h18[AB]", PLAN_WORDS, 380, _set18),
 }
 
 
