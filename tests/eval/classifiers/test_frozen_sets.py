@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to eighteen (tests/eval/classifiers/independent2/ ...
-independent18/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to nineteen (tests/eval/classifiers/independent2/ ...
+independent19/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -61,6 +61,8 @@ _set17 = _brief({"multi_agent": 32, "deadline_pressure": 27, "euphemistic": 32, 
                 {"h17A": 185, "h17B": 185})
 _set18 = _brief({"quoted_instructions": 32, "apologetic": 27, "memory_recall": 32, "minimal": 27},
                 {"h18A": 185, "h18B": 185})
+_set19 = _brief({"self_correction": 32, "code_centric": 27, "non_native": 32, "self_dialogue": 27},
+                {"h19A": 185, "h19B": 185})
 
 
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
@@ -82,6 +84,7 @@ SETS = {
     "independent16": (r"h16[AB]", PLAN_WORDS, 380, _set16),
     "independent17": (r"h17[AB]", PLAN_WORDS, 380, _set17),
     "independent18": (r"h18[AB]", PLAN_WORDS, 380, _set18),
+    "independent19": (r"h19[AB]", PLAN_WORDS, 380, _set19),
 }
 
 
