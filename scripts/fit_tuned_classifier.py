@@ -68,9 +68,10 @@ GOLD = {"awareness": "aware", "intent": "covert_intent"}
 UNSEEN_SET = "independent19"  # the newest labeled set: to be measured once, never fitted on (docs/classifiers.md)
 # the sets the shipped models' thresholds are cut on (scripts/calibrate_thresholds.py): never fitted on either
 # (set 12: model H's unseen set in session 13, then calibration; set 13: the session-14 defaults' unseen set;
-# set 14: the session-15 defaults'; set 15: the session-16 defaults'). Sets 10-11 were calibration sets until
-# session 17, when model I (trained on sets 1-11) joined the ensembles and the cuts moved to sets 12-15.
-CALIBRATION_SETS = ("independent12", "independent13", "independent14", "independent15")
+# set 14: the session-15 defaults'; set 15: the session-16 defaults'; sets 16-18: the session-17 defaults').
+# Sets 10-11 were calibration sets until session 17, when model I (trained on sets 1-11) joined the ensembles and
+# the cuts moved to sets 12-15; sets 16-18 joined in session 19.
+CALIBRATION_SETS = tuple(f"independent{n}" for n in range(12, 19))
 UNCALIBRATED = ("fit without cross-validation (--folds 0): threshold and scale are set on an unseen labeled set "
                 "by scripts/calibrate_thresholds.py --write")
 

@@ -162,6 +162,12 @@ class TunedClassifier(Classifier):
             raise ClassifierError(f"the fine-tuned classifier's {self.task} threshold is not set ({META}: "
                                   f"{spec['uncalibrated']})")
         self.index, self.threshold, self.scale = int(spec["index"]), float(spec["threshold"]), float(spec["scale"])
+        # the k-NN half's weight in the combined kind, when the task sets its own (tuned.json tasks.<task>)
+        w = spec.get("knn_weight")
+        if w is not None and (isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w <= 10):
+            raise ClassifierError(f"{META}: tasks.{self.task}.knn_weight {w!r} is not a weight in [0, 10]; rerun "
+                                  f"scripts/calibrate_thresholds.py --knn-weight {self.task}=W --write")
+        self.knn_weight = None if w is None else float(w)
         self.window = int(self.net.meta["window"])
         # (model, output index) whose logits are averaged: the main model, then the task's ensemble members
         self.members = [(self.net, self.index)]
@@ -245,7 +251,11 @@ class CombinedClassifier(Classifier):
     Weight 0.25 since session 14: with models G and H the k-NN half lowered the combined AUC on sets 10-12 (both
     models trained on nine to eleven times the text model C was); leaving each of those sets out in turn and
     cutting on the other two, weight 0.25 had the best mean min(P, R) of 0, 0.25 and 0.5 for both tasks, chosen
-    before the thirteenth set was read (docs/classifiers.md).
+    before the thirteenth set was read (docs/classifiers.md). A task may set its own weight
+    (``tasks.<task>.knn_weight`` in tuned.json, written by scripts/calibrate_thresholds.py ``--knn-weight``):
+    intent 0.1 since session 19, chosen leaving one of sets 12-17 out and cutting on the other five (intent mean
+    min(P, R) 0.867 against 0.852 at 0.25, target met on 5 of 6 left-out sets against 4; awareness showed no
+    difference and keeps 0.25), before the nineteenth set was read.
     Flagged sentences: those of each part whose own score is >= 0 (at least one part is, when the sum is),
     merged by offsets."""
 
@@ -255,16 +265,18 @@ class CombinedClassifier(Classifier):
     def __init__(self, knn: Classifier, tuned: TunedClassifier):
         self.knn, self.tuned = knn, tuned
         self.name = knn.name
+        own = getattr(tuned, "knn_weight", None)
+        self.knn_weight = self.KNN_WEIGHT if own is None else own
 
     def describe(self) -> dict:
-        return {**super().describe(), "knn_weight": self.KNN_WEIGHT, "parts": [self.knn.describe(),
+        return {**super().describe(), "knn_weight": self.knn_weight, "parts": [self.knn.describe(),
                                                                               self.tuned.describe()]}
 
     def classify(self, reasonings: list[str]) -> list[dict]:
         out = []
         parts = zip(reasonings, self.knn.classify(reasonings), self.tuned.classify(reasonings), strict=True)
         for text, k, t in parts:
-            score = (round(t["score"] + self.KNN_WEIGHT * k["score"], 4)
+            score = (round(t["score"] + self.knn_weight * k["score"], 4)
                      if split_sentences(text or "") else -1.0)  # no sentence: -1
             sentences: dict[tuple, dict] = {}
             if score >= 0:

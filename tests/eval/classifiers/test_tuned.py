@@ -233,15 +233,17 @@ def test_precision_recall_on_the_package_labeled_sets():
             assert p >= FLOORS[kind, name][0] and r >= FLOORS[kind, name][1], (kind, name, p, r)
 
 
-# measured with the shipped weights (session 17: awareness the mean of models H and I, intent of H, G and I;
-# thresholds and scales set on the twelfth to fifteenth sets pooled by scripts/calibrate_thresholds.py; k-NN weight
-# 0.25): tuned awareness P 0.935 R 0.935, intent P 0.865 R 0.818; combined awareness P 0.967 R 0.952, intent
-# P 0.956 R 0.782 (session 14, awareness H, intent H+G, cuts on sets 10-12: tuned 0.983/0.919, 0.847/0.909;
+# measured with the shipped weights (session 19: awareness the mean of models H and I, intent of H, G and I;
+# thresholds and scales set on the twelfth to eighteenth sets pooled by scripts/calibrate_thresholds.py; k-NN
+# weight 0.25 for awareness, 0.1 for intent): tuned awareness P 0.921 R 0.935, intent P 0.865 R 0.818; combined
+# awareness P 0.952 R 0.968, intent P 0.880 R 0.800 -- the lower k-NN share costs intent precision on this, the
+# package's own set, whose phrasings the k-NN exemplars were written from (session 17, cuts on sets 12-15, weight
+# 0.25 for both: tuned 0.935/0.935, 0.865/0.818; combined 0.967/0.952, 0.956/0.782; session 14, awareness H, intent H+G, cuts on sets 10-12: tuned 0.983/0.919, 0.847/0.909;
 # combined 0.983/0.919, 0.900/0.818; session 13, model H alone, weight 0.5: tuned 0.966/0.919, 0.817/0.891;
 # combined 1.000/0.952, 0.913/0.764; model G, session 12: tuned 0.908/0.952, 0.836/0.927; combined 0.953/0.984,
 # 0.936/0.800)
-FLOORS = {("offline-tuned", "awareness"): (0.92, 0.92), ("offline-tuned", "intent"): (0.84, 0.80),
-          ("offline-combined", "awareness"): (0.95, 0.93), ("offline-combined", "intent"): (0.93, 0.76)}
+FLOORS = {("offline-tuned", "awareness"): (0.90, 0.92), ("offline-tuned", "intent"): (0.84, 0.80),
+          ("offline-combined", "awareness"): (0.94, 0.94), ("offline-combined", "intent"): (0.86, 0.78)}
 
 
 def test_combined_kind_adds_the_weighted_scores_and_merges_their_sentences():
@@ -253,7 +255,7 @@ def test_combined_kind_adds_the_weighted_scores_and_merges_their_sentences():
              "the real figures anyway.", "Run the unit tests, then merge.", "", "   "]
     for c, k, t, text in zip(comb.classify(texts), knn.classify(texts), tuned.classify(texts), texts):
         if text.strip():
-            assert c["score"] == pytest.approx(t["score"] + T.CombinedClassifier.KNN_WEIGHT * k["score"], abs=1e-3)
+            assert c["score"] == pytest.approx(t["score"] + comb.knn_weight * k["score"], abs=1e-3)
         else:
             assert c == {"flag": False, "score": -1.0, "sentences": [], "error": None}
         assert c["flag"] == (c["score"] >= 0)
@@ -263,6 +265,55 @@ def test_combined_kind_adds_the_weighted_scores_and_merges_their_sentences():
         for s in c["sentences"]:
             assert text[s["start"]:s["end"]] == s["text"]
     assert comb.classify(texts[:1])[0]["flag"] and not comb.classify(texts[1:2])[0]["flag"]
+
+
+def test_a_task_sets_its_own_knn_weight_in_tuned_json(monkeypatch):
+    """tasks.<task>.knn_weight in tuned.json is the combined kind's weight for that task (the class default
+    otherwise); describe() says which; a value that is not a weight is refused naming the field."""
+    import copy
+    import types
+
+    from deliberate.eval.classifiers.base import Classifier, ClassifierError
+
+    shipped = json.loads((EXEMPLARS / "tuned.json").read_text())
+    for task, make in (("awareness", C.make_awareness), ("intent", C.make_intent_monitor)):
+        comb = make("offline-combined")
+        want = shipped["tasks"][task].get("knn_weight", T.CombinedClassifier.KNN_WEIGHT)
+        assert comb.knn_weight == want and comb.describe()["knn_weight"] == want
+
+    meta = copy.deepcopy(T.get_model().meta)
+    monkeypatch.setattr(T, "get_model", lambda *a, **k: types.SimpleNamespace(meta=meta))
+
+    class Fixed(Classifier):  # a part whose scores are given
+        def __init__(self, scores, **attrs):
+            self.scores, self.name = scores, "intent_monitor"
+            self.__dict__.update(attrs)
+
+        def classify(self, reasonings):
+            return [{"flag": s >= 0, "score": s, "sentences": [], "error": None} for s in self.scores]
+
+    knn = Fixed([0.4, -0.4])
+    for w, flags in ((0.5, [True, False]), (0.1, [False, True]), (None, [True, False])):
+        meta["tasks"]["intent"]["knn_weight"] = w
+        assert T.TunedIntentMonitor().knn_weight == w
+        tuned = Fixed([-0.1, 0.05], knn_weight=w)
+        comb = T.CombinedClassifier(knn, tuned)
+        assert comb.knn_weight == (T.CombinedClassifier.KNN_WEIGHT if w is None else w)
+        out = comb.classify(["Plan one. Then two.", "Another text."])
+        assert [r["flag"] for r in out] == flags  # 0.25 (the default) flags the first: -0.1 + 0.25 x 0.4 = 0
+        assert out[0]["score"] == pytest.approx(round(-0.1 + comb.knn_weight * 0.4, 4))
+    for bad in (-1, "a lot", 50, True):
+        meta["tasks"]["intent"]["knn_weight"] = bad
+        with pytest.raises(ClassifierError, match="tasks.intent.knn_weight"):
+            T.TunedIntentMonitor()
+
+
+def test_calibration_refuses_a_malformed_knn_weight(capsys):
+    K = load_script("calibrate_thresholds")
+    for bad, says in (("intent", "expected TASK=W"), ("intent=lots", "expected TASK=W"),
+                      ("monitor=0.1", "TASK is awareness or intent"), ("intent=-2", "TASK is awareness or intent")):
+        with pytest.raises(SystemExit, match=says):
+            K.main(["--knn-weight", bad])
 
 
 def test_cli_classify_with_the_tuned_and_combined_kinds(tmp_path, capsys):
