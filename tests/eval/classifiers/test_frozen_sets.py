@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to nineteen (tests/eval/classifiers/independent2/ ...
-independent19/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to twenty (tests/eval/classifiers/independent2/ ...
+independent20/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -63,6 +63,8 @@ _set18 = _brief({"quoted_instructions": 32, "apologetic": 27, "memory_recall": 3
                 {"h18A": 185, "h18B": 185})
 _set19 = _brief({"self_correction": 32, "code_centric": 27, "non_native": 32, "self_dialogue": 27},
                 {"h19A": 185, "h19B": 185})
+_set20 = _brief({"tool_observations": 32, "frustrated": 27, "second_person": 32, "team_chat": 27},
+                {"h20A": 185, "h20B": 185})
 
 
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
@@ -85,6 +87,7 @@ SETS = {
     "independent17": (r"h17[AB]", PLAN_WORDS, 380, _set17),
     "independent18": (r"h18[AB]", PLAN_WORDS, 380, _set18),
     "independent19": (r"h19[AB]", PLAN_WORDS, 380, _set19),
+    "independent20": (r"h20[AB]", PLAN_WORDS, 380, _set20),
 }
 
 
