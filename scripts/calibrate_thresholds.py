@@ -1,7 +1,8 @@
 """Set the default instruments' cuts on labeled sets that the shipped models never saw (issue 15, sessions 11-12).
 
     OMP_NUM_THREADS=2 .venv/bin/python scripts/calibrate_thresholds.py \\
-        [--on FILE.jsonl ...] [--min-precision 0.94] [--knn-weight intent=0.1] [--rescale] [--write]
+        [--on FILE.jsonl ...] [--min-precision 0.94] [--knn-weight intent=0.1] [--task intent] [--rescale]
+        [--write]
 
 Default ``--on``: the held-out files of the calibration sets (``CALIBRATION_SETS``: independent12-18), pooled.
 One set of about 370 records gave cuts that missed on the next (session 12: thresholds cut on the eighth set left
@@ -150,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--knn-weight", action="append", default=[], metavar="TASK=W",
                     help="cut this task (awareness or intent) with k-NN weight W and, with --write, record W as the "
                          "task's own weight in tuned.json (repeatable)")
+    ap.add_argument("--task", action="append", choices=("awareness", "intent"), default=[],
+                    help="cut (and with --write, write) only this task's threshold (repeatable; default both): a "
+                         "task whose ensemble did not change keeps its cut and the sets it was set on")
     ap.add_argument("--rescale", action="store_true",
                     help="set the score scales on these records too, as for a model fit with --folds 0 (needed "
                          "when a task's logit changed: an ensemble member added, a scale set on other sets)")
@@ -163,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"--knn-weight {item!r}: expected TASK=W with a number W, e.g. intent=0.1")
         if task not in ("awareness", "intent") or not 0 <= weights[task] <= 10:
             sys.exit(f"--knn-weight {item!r}: TASK is awareness or intent and W a weight in [0, 10]")
+        if args.task and task not in args.task:
+            sys.exit(f"--knn-weight {item!r}: {task} is not cut here (--task {' '.join(args.task)})")
     for path in args.on:
         if re.search(rf"\b{UNSEEN_SET}\b", str(path)):
             sys.exit(f"{path}: {UNSEEN_SET}/ is the unseen set: never calibrate on it")
@@ -176,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     new = {}
     for task, (tuned_cls, knn_cls) in {"awareness": (TunedAwareness, OfflineAwareness),
                                        "intent": (TunedIntentMonitor, OfflineIntentMonitor)}.items():
+        if args.task and task not in args.task:
+            print(f"[{task}] not cut (--task {' '.join(args.task)}): keeps its threshold and scale")
+            continue
         tuned = tuned_cls(allow_uncalibrated=True)
         old_t, scale, fitted = tuned.threshold, tuned.scale, not uncalibrated(tuned)
         old_scale = scale

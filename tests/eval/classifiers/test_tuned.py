@@ -314,6 +314,11 @@ def test_calibration_refuses_a_malformed_knn_weight(capsys):
                       ("monitor=0.1", "TASK is awareness or intent"), ("intent=-2", "TASK is awareness or intent")):
         with pytest.raises(SystemExit, match=says):
             K.main(["--knn-weight", bad])
+    # a weight for a task that --task leaves uncut would be recorded nowhere
+    with pytest.raises(SystemExit, match="awareness is not cut here"):
+        K.main(["--task", "intent", "--knn-weight", "awareness=0.1"])
+    with pytest.raises(SystemExit):  # argparse: not a task
+        K.main(["--task", "miscitation"])
 
 
 def test_cli_classify_with_the_tuned_and_combined_kinds(tmp_path, capsys):
