@@ -56,7 +56,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_miscitation_tuned import choose_cut, record_pred  # noqa: E402  (a sibling script)
-from fit_tuned_classifier import CALIBRATION_SETS, GOLD, UNSEEN_SET, cell, fmt  # noqa: E402
+from fit_tuned_classifier import CALIBRATION_SETS, GOLD, UNREAD_SETS, UNSEEN_SET, cell, fmt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ON = [ROOT / f"tests/eval/classifiers/{name}/heldout.jsonl" for name in CALIBRATION_SETS]
@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.on:
         if re.search(rf"\b{UNSEEN_SET}\b", str(path)):
             sys.exit(f"{path}: {UNSEEN_SET}/ is the unseen set: never calibrate on it")
+        for name in UNREAD_SETS:
+            if re.search(rf"\b{name}\b", str(path)):
+                sys.exit(f"{path}: {name}/ is frozen unread (a later unseen set): never calibrate on it")
         if not path.is_file():
             sys.exit(f"{path}: no such file")
         if "paraphras" in path.name:

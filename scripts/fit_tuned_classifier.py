@@ -66,6 +66,8 @@ LR, WEIGHT_DECAY, BATCH = 5e-4, 0.01, 16
 SEED = 20261202
 GOLD = {"awareness": "aware", "intent": "covert_intent"}
 UNSEEN_SET = "independent20"  # the newest labeled set: to be measured once, never fitted on (docs/classifiers.md)
+# sets frozen unread for later changes to be declared against: never fitted or calibrated on either
+UNREAD_SETS = ("independent21",)
 # the sets the shipped models' thresholds are cut on (scripts/calibrate_thresholds.py): never fitted on either
 # (set 12: model H's unseen set in session 13, then calibration; set 13: the session-14 defaults' unseen set;
 # set 14: the session-15 defaults'; set 15: the session-16 defaults'; sets 16-18: the session-17 defaults').
@@ -80,6 +82,9 @@ def refuse_held_out(path) -> None:
     """Exit naming the set if ``path`` is in the unseen or the calibration set (every fit script calls this)."""
     if re.search(rf"\b{UNSEEN_SET}\b", str(path)):
         sys.exit(f"{path}: {UNSEEN_SET}/ is the unseen set: never fit on it")
+    for name in UNREAD_SETS:
+        if re.search(rf"\b{name}\b", str(path)):
+            sys.exit(f"{path}: {name}/ is frozen unread (a later unseen set): never fit on it")
     for name in CALIBRATION_SETS:
         if re.search(rf"\b{name}\b", str(path)):
             sys.exit(f"{path}: {name}/ is a calibration set (scripts/calibrate_thresholds.py): never fit on it")

@@ -109,8 +109,8 @@ def test_fit_script_refuses_one_fold_and_folds_0_with_fold_options():
         F.main(["--fit", str(item), "--folds", "1"])
     with pytest.raises(SystemExit, match="--folds 0 fits no fold models"):
         F.main(["--fit", str(item), "--folds", "0", "--group-writers"])
-    for held in (*F.CALIBRATION_SETS, F.UNSEEN_SET):
-        with pytest.raises(SystemExit, match=f"{held}/ is (the|a)"):
+    for held in (*F.CALIBRATION_SETS, F.UNSEEN_SET, *F.UNREAD_SETS):
+        with pytest.raises(SystemExit, match=f"{held}/ is (the|a|frozen unread)"):
             F.read_records([ROOT / f"tests/eval/classifiers/{held}/heldout.jsonl"])
 
 
@@ -401,6 +401,9 @@ def test_calibration_refuses_the_unseen_set_a_reworded_file_and_a_missing_file()
     sets = ROOT / "tests/eval/classifiers"
     with pytest.raises(SystemExit, match=f"{K.UNSEEN_SET}/ is the unseen set"):
         K.main(["--on", str(sets / "independent10/heldout.jsonl"), str(sets / f"{K.UNSEEN_SET}/heldout.jsonl")])
+    for name in K.UNREAD_SETS:
+        with pytest.raises(SystemExit, match=f"{name}/ is frozen unread"):
+            K.main(["--on", str(sets / f"{name}/heldout.jsonl")])
     with pytest.raises(SystemExit, match="reworded records"):
         K.main(["--on", str(sets / "independent6/heldout_paraphrased.jsonl")])
     with pytest.raises(SystemExit, match="no such file"):
