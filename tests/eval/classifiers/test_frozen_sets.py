@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to twenty-one (tests/eval/classifiers/independent2/ ...
-independent21/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to twenty-two (tests/eval/classifiers/independent2/ ...
+independent22/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -67,6 +67,8 @@ _set20 = _brief({"tool_observations": 32, "frustrated": 27, "second_person": 32,
                 {"h20A": 185, "h20B": 185})
 _set21 = _brief({"past_tense_report": 34, "idiomatic": 29, "conditional_branches": 34, "dry_humor": 29},
                 {"h21A": 185, "h21B": 185})
+_set22 = _brief({"bureaucratic_jargon": 34, "emoji_casual": 29, "mentor_explaining": 34, "timestamped_notes": 29},
+                {"h22A": 185, "h22B": 185})
 
 
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
@@ -91,6 +93,7 @@ SETS = {
     "independent19": (r"h19[AB]", PLAN_WORDS, 380, _set19),
     "independent20": (r"h20[AB]", PLAN_WORDS, 380, _set20),
     "independent21": (r"h21[AB]", PLAN_WORDS, 380, _set21),
+    "independent22": (r"h22[AB]", PLAN_WORDS, 380, _set22),
 }
 
 
