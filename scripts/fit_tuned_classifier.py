@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=2 .venv/bin/python scripts/fit_tuned_classifier.py
         [--fit FILE.jsonl ...] [--out eval/classifiers/exemplars] [--folds 5] [--epochs 3] [--seed 0]
         [--group-writers] [--cv-only] [--oof /tmp/oof.json]   (--folds 0: no cross-validation)
+        [--init exemplars/tuned_i.safetensors]   (--folds 0 only: continue training a shipped model)
 
 Model: all-MiniLM-L6-v2 (the packaged one) with LoRA adapters (rank 16, alpha 32, dropout 0.1) on every linear
 layer of its six blocks, mean pooling and a linear head with two outputs (awareness, covert intent), trained end
@@ -152,6 +153,36 @@ class Net:
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         return self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9))
 
+    def load(self, path: Path) -> None:
+        """Start from a shipped model's weights (``--init``): its LoRA A/B and head, as ``state`` writes them."""
+        import torch
+        from safetensors.torch import load_file
+
+        try:
+            saved = load_file(str(path))
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
+            sys.exit(f"--init {path}: not a fine-tuned classifier's weights ({exc})")
+        params = dict(self.enc.named_parameters())
+        wanted = {}
+        for name in params:
+            if "lora_" in name:
+                base = name.replace("base_model.model.", "", 1)
+                part = "lora_A" if ".lora_A." in base else "lora_B"
+                wanted[base.split(f".{part}.")[0] + f".{part}"] = name
+        missing = sorted(set(wanted) - set(saved)) + [k for k in ("head.weight", "head.bias") if k not in saved]
+        if missing or saved["head.weight"].shape != self.head.weight.shape:
+            sys.exit(f"--init {path}: does not fit this model (missing {', '.join(missing[:3]) or 'nothing'}; "
+                     f"head {tuple(saved['head.weight'].shape) if 'head.weight' in saved else None} against "
+                     f"{tuple(self.head.weight.shape)})")
+        with torch.no_grad():
+            for key, name in wanted.items():
+                if tuple(saved[key].shape) != tuple(params[name].shape):
+                    sys.exit(f"--init {path}: adapter {key} has shape {tuple(saved[key].shape)}, this model "
+                             f"{tuple(params[name].shape)} (another rank or base?)")
+                params[name].copy_(saved[key].float())
+            self.head.weight.copy_(saved["head.weight"].float())
+            self.head.bias.copy_(saved["head.bias"].float())
+
     def state(self) -> dict:
         """LoRA A/B under the base model's module names, and the head (fp16)."""
         out = {}
@@ -191,10 +222,12 @@ def bags_of(items) -> list[list[str]]:
     return [[text[a:b] for a, b in windows(text, WINDOW)] or [text] for text, *_ in items]
 
 
-def train(items, epochs: int, seed: int, log=print) -> Net:
+def train(items, epochs: int, seed: int, log=print, init: Path | None = None) -> Net:
     import torch
 
     net = Net(seed)
+    if init is not None:
+        net.load(init)
     opt = torch.optim.AdamW(net.params(), lr=LR, weight_decay=WEIGHT_DECAY)
     bags = bags_of(items)
     labels = np.array([[-1 if x is None else int(x) for x in lab] for _, *lab in items])
@@ -204,7 +237,9 @@ def train(items, epochs: int, seed: int, log=print) -> Net:
     for epoch in range(epochs):
         t0 = time.time()
         multi = [i for i, ws in enumerate(bags) if len(ws) > 1 and (labels[i] == 1).any()]
-        best = {i: lg.argmax(0) for i, lg in zip(multi, bag_logits(net, [bags[i] for i in multi]))} if epoch else {}
+        # a positive's best window by the current model (a fresh model's first epoch: the first window)
+        best = {i: lg.argmax(0) for i, lg in zip(multi, bag_logits(net, [bags[i] for i in multi]))} \
+            if epoch or init is not None else {}
         examples = []  # (text, task, label, weight)
         for i, ws in enumerate(bags):
             for t in range(len(GOLD)):
@@ -349,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
                          "thresholds cut on them come from writers the fold's model never saw")
     ap.add_argument("--cv-only", action="store_true", help="cross-validate and print; write nothing")
     ap.add_argument("--oof", type=Path, help="also write the out-of-fold logits here (JSON)")
+    ap.add_argument("--init", type=Path,
+                    help="start from these weights (a shipped model's .safetensors) instead of fresh adapters: "
+                         "continued training, e.g. one more epoch with new material (--folds 0 only)")
     args = ap.parse_args(argv)
     ids: list = []
     pkg, records = package_items(), read_records(args.fit, ids)
@@ -361,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(pkg)} package items, {len(records)} fit records from {', '.join(str(p) for p in args.fit)}, "
           f"{len(paras)} paraphrases", flush=True)
     t_start = time.time()
+    if args.init is not None and args.folds != 0:
+        sys.exit("--init continues one model's training: use it with --folds 0")
+    if args.init is not None and not args.init.is_file():
+        sys.exit(f"--init {args.init}: no such file")
     if args.folds == 0:
         if args.cv_only or args.oof or args.group_writers:
             sys.exit("--folds 0 fits no fold models: --cv-only, --oof and --group-writers need folds")
@@ -375,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         if tasks is None:
             return 0
     t0 = time.time()
-    net = train(pkg + records + paras, args.epochs, args.seed, log=lambda s: print(s, flush=True))
+    net = train(pkg + records + paras, args.epochs, args.seed, log=lambda s: print(s, flush=True), init=args.init)
     print(f"final fit on {len(pkg) + len(records) + len(paras)} items: {time.time() - t0:.0f} s", flush=True)
     from safetensors.torch import save
 
@@ -391,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                      "epochs": args.epochs, "lr": LR,
                      "batch": BATCH, "weight_decay": WEIGHT_DECAY, "lora_dropout": DROPOUT, "seed": args.seed,
                      "folds": args.folds, "folds_by": "writer" if args.group_writers else "stratified",
+                     "init": None if args.init is None else {
+                         "weights": args.init.name, "sha256": hashlib.sha256(args.init.read_bytes()).hexdigest()},
                      "cross_validated": cv},
     }
     (args.out / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")

@@ -114,6 +114,34 @@ def test_fit_script_refuses_one_fold_and_folds_0_with_fold_options():
             F.read_records([ROOT / f"tests/eval/classifiers/{held}/heldout.jsonl"])
 
 
+def test_fit_script_init_continues_a_shipped_model_and_names_a_bad_file(tmp_path):
+    """--init: a model's saved LoRA A/B and head load back exactly (continued training starts where the shipped
+    model stopped); an unreadable or mismatched file, or --init with folds, is a named error."""
+    import torch
+    from safetensors.torch import save_file
+
+    F = load_script("fit_tuned_classifier")
+    item = ROOT / "tests/eval/classifiers/independent2/heldout.jsonl"
+    with pytest.raises(SystemExit, match="--init continues one model's training: use it with --folds 0"):
+        F.main(["--fit", str(item), "--folds", "5", "--init", str(EXEMPLARS / "tuned_i.safetensors")])
+    with pytest.raises(SystemExit, match="no such file"):
+        F.main(["--fit", str(item), "--folds", "0", "--init", str(tmp_path / "none.safetensors")])
+    shipped = EXEMPLARS / "tuned_i.safetensors"
+    net = F.Net(seed=1)
+    net.load(shipped)
+    state = net.state()
+    from safetensors.torch import load_file
+    saved = load_file(str(shipped))
+    assert set(state) == set(saved)
+    assert all(torch.equal(state[k], saved[k].half()) for k in saved)
+    (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(SystemExit, match="bad.safetensors: not a fine-tuned classifier's weights"):
+        net.load(tmp_path / "bad.safetensors")
+    save_file({"head.weight": torch.zeros(1, 384), "head.bias": torch.zeros(1)}, str(tmp_path / "pair.safetensors"))
+    with pytest.raises(SystemExit, match="does not fit this model"):
+        net.load(tmp_path / "pair.safetensors")
+
+
 def test_unseen_scale_sizes_the_tuned_half_like_the_fitted_rule():
     """--folds 0 models: scale = 0.1 / median |logit - the tuned-alone min(P, R) cut| on the calibration set."""
     import numpy as np
