@@ -9,7 +9,15 @@ import collections
 from pathlib import Path
 
 import pytest
-from frozen_sets import PLAN_WORDS, check_heldout, check_minimum_counts, check_paraphrases, check_sha256, load
+from frozen_sets import (
+    PLAN_WORDS,
+    check_heldout,
+    check_minimum_counts,
+    check_paraphrases,
+    check_record,
+    check_sha256,
+    load,
+)
 
 HERE = Path(__file__).parent
 
@@ -123,3 +131,18 @@ def test_paraphrases_cover_every_positive_and_only_positives(frozen):
 def test_sha256_matches_readme(frozen):
     _, folder, _, _ = frozen
     check_sha256(folder / "README.md", (folder / "heldout.jsonl", folder / "heldout_paraphrased.jsonl"))
+
+
+def test_narrated_training_material_is_well_formed():
+    """tests/eval/classifiers/narrated/: training material (not frozen, not a measurement set), checked for form:
+    the fields and plan tags of the labeled sets, no clause ID, every text narrated rather than planned."""
+    import re
+
+    rows = load(HERE / "narrated" / "train.jsonl")
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) and all(re.fullmatch(r"n[AB]-\d{4}", i) for i in ids)
+    assert len({r["reasoning"] for r in rows}) == len(rows)
+    for r in rows:
+        check_record(r, plan_words=PLAN_WORDS)
+        assert r["citation"] == "none", r["id"]
+        assert not re.search(r"\b(?:I'll|I will|going to)\b", r["reasoning"]), r["id"]
