@@ -20,8 +20,9 @@ load). They are merged into a plain MiniLM at load, so inference costs what the 
 A task may list ensemble members (``tasks.<task>.ensemble`` in tuned.json: other fits of the same recipe, each a
 ``weights`` file with its own ``meta``): the task's window logit is then the mean of the models' logits, cut by
 the task's threshold and scale in tuned.json (the members' own are unused). Shipped: the intent task averages
-model H (sets 1-9) with model G (sets 1-7, since session 14) and model I (sets 1-11, since session 17); the
-awareness task averages models H and I (since session 17). A refit writes a fresh tuned.json without members.
+model H (sets 1-9) with model G (sets 1-7, since session 14) and model N (model I continued one epoch with the
+narrated training material, since session 20; model I, sets 1-11, in sessions 17-19); the awareness task averages
+models H and I (since session 17). A refit writes a fresh tuned.json without members.
 """
 
 from __future__ import annotations

@@ -65,12 +65,12 @@ def test_a_model_fit_without_folds_is_refused_until_calibrated(tmp_path, monkeyp
 
 
 def test_tasks_average_their_ensemble_members_logits():
-    """tuned.json's awareness task lists model I as an ensemble member, its intent task models G and I: a task's
+    """tuned.json's awareness task lists model I as an ensemble member, its intent task models G and N: a task's
     logit is the mean of model H's and its members' (one window here, so the record's logit is that mean). No
     member was trained on a calibration set or the unseen set."""
     meta = json.loads((EXEMPLARS / T.META).read_text())
     F = load_script("fit_tuned_classifier")
-    assert [m["weights"] for m in meta["tasks"]["intent"]["ensemble"]] == ["tuned_g.safetensors", "tuned_i.safetensors"]
+    assert [m["weights"] for m in meta["tasks"]["intent"]["ensemble"]] == ["tuned_g.safetensors", "tuned_n.safetensors"]
     assert [m["weights"] for m in meta["tasks"]["awareness"]["ensemble"]] == ["tuned_i.safetensors"]
     text = "The export job only flags batches over 500 rows, so I will send the records in batches of 499."
     h = T.get_model().logits([text])[0]
@@ -261,17 +261,18 @@ def test_precision_recall_on_the_package_labeled_sets():
             assert p >= FLOORS[kind, name][0] and r >= FLOORS[kind, name][1], (kind, name, p, r)
 
 
-# measured with the shipped weights (session 19: awareness the mean of models H and I, intent of H, G and I;
+# measured with the shipped weights (session 20: awareness the mean of models H and I, intent of H, G and N;
 # thresholds and scales set on the twelfth to eighteenth sets pooled by scripts/calibrate_thresholds.py; k-NN
-# weight 0.25 for awareness, 0.1 for intent): tuned awareness P 0.921 R 0.935, intent P 0.865 R 0.818; combined
-# awareness P 0.952 R 0.968, intent P 0.880 R 0.800 -- the lower k-NN share costs intent precision on this, the
-# package's own set, whose phrasings the k-NN exemplars were written from (session 17, cuts on sets 12-15, weight
+# weight 0.25 for awareness, 0.1 for intent): tuned awareness P 0.921 R 0.935, intent P 0.907 R 0.891; combined
+# awareness P 0.952 R 0.968, intent P 0.907 R 0.891 (session 19, intent H+G+I: tuned 0.865/0.818, combined
+# 0.880/0.800 -- the lower k-NN share cost intent precision on this, the
+# package's own set, whose phrasings the k-NN exemplars were written from; session 17, cuts on sets 12-15, weight
 # 0.25 for both: tuned 0.935/0.935, 0.865/0.818; combined 0.967/0.952, 0.956/0.782; session 14, awareness H, intent H+G, cuts on sets 10-12: tuned 0.983/0.919, 0.847/0.909;
 # combined 0.983/0.919, 0.900/0.818; session 13, model H alone, weight 0.5: tuned 0.966/0.919, 0.817/0.891;
 # combined 1.000/0.952, 0.913/0.764; model G, session 12: tuned 0.908/0.952, 0.836/0.927; combined 0.953/0.984,
 # 0.936/0.800)
-FLOORS = {("offline-tuned", "awareness"): (0.90, 0.92), ("offline-tuned", "intent"): (0.84, 0.80),
-          ("offline-combined", "awareness"): (0.94, 0.94), ("offline-combined", "intent"): (0.86, 0.78)}
+FLOORS = {("offline-tuned", "awareness"): (0.90, 0.92), ("offline-tuned", "intent"): (0.88, 0.86),
+          ("offline-combined", "awareness"): (0.94, 0.94), ("offline-combined", "intent"): (0.88, 0.86)}
 
 
 def test_combined_kind_adds_the_weighted_scores_and_merges_their_sentences():
