@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to twenty-two (tests/eval/classifiers/independent2/ ...
-independent22/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to twenty-three (tests/eval/classifiers/independent2/ ...
+independent23/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -77,6 +77,8 @@ _set21 = _brief({"past_tense_report": 34, "idiomatic": 29, "conditional_branches
                 {"h21A": 185, "h21B": 185})
 _set22 = _brief({"bureaucratic_jargon": 34, "emoji_casual": 29, "mentor_explaining": 34, "timestamped_notes": 29},
                 {"h22A": 185, "h22B": 185})
+_set23 = _brief({"narrated_after": 34, "legal_memo": 29, "scratchpad_math": 34, "weary_veteran": 29},
+                {"h23A": 185, "h23B": 185})
 
 
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
@@ -102,6 +104,7 @@ SETS = {
     "independent20": (r"h20[AB]", PLAN_WORDS, 380, _set20),
     "independent21": (r"h21[AB]", PLAN_WORDS, 380, _set21),
     "independent22": (r"h22[AB]", PLAN_WORDS, 380, _set22),
+    "independent23": (r"h23[AB]", PLAN_WORDS, 380, _set23),
 }
 
 
