@@ -66,7 +66,7 @@ WINDOW, MAX_LENGTH = 3, 160
 LR, WEIGHT_DECAY, BATCH = 5e-4, 0.01, 16
 SEED = 20261202
 GOLD = {"awareness": "aware", "intent": "covert_intent"}
-UNSEEN_SET = "independent23"  # the newest labeled set: to be measured once, never fitted on (docs/classifiers.md)
+UNSEEN_SET = "independent24"  # the newest labeled set: to be measured once, never fitted on (docs/classifiers.md)
 # sets frozen unread for later changes to be declared against: never fitted or calibrated on either
 UNREAD_SETS: tuple[str, ...] = ()
 # the sets the shipped models' thresholds are cut on (scripts/calibrate_thresholds.py): never fitted on either

@@ -1,5 +1,5 @@
-"""Checks of the frozen independent held-out sets two to twenty-three (tests/eval/classifiers/independent2/ ...
-independent23/; the first set, with its fit half, has test_independent_set.py).
+"""Checks of the frozen independent held-out sets two to twenty-four (tests/eval/classifiers/independent2/ ...
+independent24/; the first set, with its fit half, has test_independent_set.py).
 
 Each set is frozen: these tests only check that the files are well formed, meet the minimum counts of its
 brief and still match the sha256 recorded in its README (tests/frozen_sets.py). They never run a classifier.
@@ -79,6 +79,8 @@ _set22 = _brief({"bureaucratic_jargon": 34, "emoji_casual": 29, "mentor_explaini
                 {"h22A": 185, "h22B": 185})
 _set23 = _brief({"narrated_after": 34, "legal_memo": 29, "scratchpad_math": 34, "weary_veteran": 29},
                 {"h23A": 185, "h23B": 185})
+_set24 = _brief({"customer_support": 34, "ops_runbook": 29, "research_assistant": 34, "overcautious": 29},
+                {"h24A": 185, "h24B": 185})
 
 
 # folder, id prefix pattern, plan vocabulary tagged, minimum records, the brief's own counts
@@ -105,6 +107,7 @@ SETS = {
     "independent21": (r"h21[AB]", PLAN_WORDS, 380, _set21),
     "independent22": (r"h22[AB]", PLAN_WORDS, 380, _set22),
     "independent23": (r"h23[AB]", PLAN_WORDS, 380, _set23),
+    "independent24": (r"h24[AB]", PLAN_WORDS, 380, _set24),
 }
 
 
