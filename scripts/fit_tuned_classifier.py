@@ -121,6 +121,15 @@ def read_records(paths: list[Path], ids: list | None = None) -> list[tuple[str, 
     return out
 
 
+def _lora_key(name: str) -> str:
+    """A peft LoRA parameter's name as the shipped weights file keys it: the base model's module name plus
+    ``.lora_A`` / ``.lora_B`` ("base_model.model.encoder.layer.0....query.lora_A.default.weight" ->
+    "encoder.layer.0....query.lora_A")."""
+    base = name.replace("base_model.model.", "", 1)
+    part = "lora_A" if ".lora_A." in base else "lora_B"
+    return base.split(f".{part}.")[0] + f".{part}"
+
+
 class Net:
     """MiniLM + LoRA (peft) + a linear head (two outputs here; scripts/fit_miscitation_tuned.py uses one), for
     training."""
@@ -163,12 +172,7 @@ class Net:
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
             sys.exit(f"--init {path}: not a fine-tuned classifier's weights ({exc})")
         params = dict(self.enc.named_parameters())
-        wanted = {}
-        for name in params:
-            if "lora_" in name:
-                base = name.replace("base_model.model.", "", 1)
-                part = "lora_A" if ".lora_A." in base else "lora_B"
-                wanted[base.split(f".{part}.")[0] + f".{part}"] = name
+        wanted = {_lora_key(name): name for name in params if "lora_" in name}
         missing = sorted(set(wanted) - set(saved)) + [k for k in ("head.weight", "head.bias") if k not in saved]
         if missing or saved["head.weight"].shape != self.head.weight.shape:
             sys.exit(f"--init {path}: does not fit this model (missing {', '.join(missing[:3]) or 'nothing'}; "
@@ -187,11 +191,8 @@ class Net:
         """LoRA A/B under the base model's module names, and the head (fp16)."""
         out = {}
         for name, p in self.enc.named_parameters():
-            if "lora_" not in name:
-                continue
-            base = name.replace("base_model.model.", "", 1)
-            part = "lora_A" if ".lora_A." in base else "lora_B"
-            out[base.split(f".{part}.")[0] + f".{part}"] = p.detach().half().contiguous()
+            if "lora_" in name:
+                out[_lora_key(name)] = p.detach().half().contiguous()
         out["head.weight"] = self.head.weight.detach().half().contiguous()
         out["head.bias"] = self.head.bias.detach().half().contiguous()
         return out
